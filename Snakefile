@@ -1,0 +1,24 @@
+# climatune: PDF reports -> domain-tuned Llama -> perplexity and RAG benchmarks.
+#   make demo                                  the embedded default, offline, on CPU
+#   snakemake -n                               dry run: the jobs and why they run
+#   snakemake --profile profiles/slurm --configfile config/ipcc-a100.yaml
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/model.smk"
+
+
+rule all:
+    input:
+        get_final_output(),
+    default_target: True

@@ -1,0 +1,149 @@
+"""Small helpers shared by every stage: logging into the rule's log, JSON output, memory readings."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("climatune")
+
+
+def setup_logging(log_file: str | os.PathLike | None = None, level: int = logging.INFO) -> None:
+    """Send climatune's log records to stderr and, when given, to the rule's log file.
+
+    Snakemake keeps stderr of a job only in its own output; the rule's `log:` file is what users
+    read afterwards, so both get every record.
+    """
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+    root = logging.getLogger()
+    root.setLevel(level)
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    err = logging.StreamHandler(sys.stderr)
+    err.setFormatter(fmt)
+    root.addHandler(err)
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_file, mode="a")
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
+    # Libraries that are chatty at INFO (httpx, filelock) stay at WARNING.
+    for name in ("httpx", "filelock", "urllib3", "matplotlib", "PIL"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class UserError(RuntimeError):
+    """A problem the user can fix (bad input, missing model, bad setting): reported without traceback."""
+
+
+@contextmanager
+def rule_log(log_file: str | os.PathLike | None):
+    """Context of a Snakemake script: log into the rule's log file; a UserError becomes one clear
+    line and exit status 1, anything else keeps its traceback in the log."""
+    setup_logging(log_file)
+    try:
+        yield
+    except UserError as e:
+        log.error("%s", e)
+        raise SystemExit(1) from None
+    except Exception:
+        log.exception("failed")
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write `obj` as indented JSON, atomically (a killed job never leaves half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def environment() -> dict:
+    """What a measurement ran on: recorded next to every benchmark number."""
+    info = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+            info["gpus"] = torch.cuda.device_count()
+    except ImportError:
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
+
+
+# --- process memory (CPU) ---------------------------------------------------------------------
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS counter (VmHWM) of this process; False where unsupported.
+
+    Writing "5" to /proc/self/clear_refs resets VmHWM (Linux >= 4.0), which lets one process
+    measure the peak of several tries honestly instead of reporting the first try's peak forever.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process since start or the last `reset_peak_rss`."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def total_memory_bytes() -> int:
+    """Physical memory of this machine (or the cgroup limit, when lower)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for p in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            v = Path(p).read_text().strip()
+            if v.isdigit():
+                total = min(total, int(v))
+        except OSError:
+            pass
+    return total
+
+
+GIB = 1024**3

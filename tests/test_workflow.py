@@ -1,0 +1,148 @@
+"""The workflow itself: config validation, the full DAG, corpus stages end to end, partial reruns."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from .conftest import ENGLISH, REPO, make_pdf, snakemake, write_config
+
+# Every rule of the pipeline: the dry run must resolve all of them.
+ALL_RULES = {"demo_corpus", "extract_text", "manifest", "split", "prepare_model", "tokenize"}
+
+
+def _jobs(stdout: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run: {rule: count}."""
+    jobs, on = {}, False
+    for line in stdout.splitlines():
+        if line.startswith("job ") and "count" in line:
+            on = True
+            continue
+        if on:
+            parts = line.split()
+            if not parts or parts[0] == "total":
+                break
+            if parts[0].startswith("-"):
+                continue
+            jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+def test_dry_run_resolves_full_dag(tmp_path):
+    cfg = write_config(tmp_path / "c.yaml", {"corpus": {"pdf_dir": str(tmp_path / "demo")}})
+    res = snakemake(tmp_path, "-n", "--cores", "2", "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr
+    jobs = _jobs(res.stdout)
+    assert ALL_RULES <= set(jobs), jobs
+    assert jobs["extract_text"] == 11  # 10 demo documents + the broken one
+
+
+def test_default_config_dry_run_in_repo():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"corpus": {"pdf_dir": "x", "max_pagez": 3}}, "max_pagez"),
+    ({"split": {"test_ratio": 1.5}}, "test_ratio"),
+    ({"model": {"save_dtype": "int3"}}, "int3"),
+])
+def test_invalid_config_fails_before_any_job(tmp_path, override, message):
+    cfg = write_config(tmp_path / "c.yaml", override)
+    res = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert message in res.stdout + res.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+def test_empty_folder_fails_naming_it(tmp_path):
+    (tmp_path / "my_reports").mkdir()
+    cfg = write_config(tmp_path / "c.yaml", {"corpus": {"pdf_dir": "my_reports", "demo": False}})
+    res = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "corpus folder 'my_reports' holds no *.pdf file" in res.stdout + res.stderr
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory, tiny_tokenizer_dir):
+    """The corpus stages end to end on a small real corpus with bad files, tiny random model."""
+    work = tmp_path_factory.mktemp("wf")
+    pdfs = work / "pdfs"
+    topics = ["ocean heat", "glacier mass", "carbon sinks", "heat waves", "sea ice", "river floods"]
+    for i, t in enumerate(topics):
+        make_pdf(pdfs / f"report_{i}.pdf", [f"Report {i} on {t}. " + ENGLISH * 4] * 3, header=f"Report {i}")
+    shutil.copy(pdfs / "report_0.pdf", pdfs / "report_0_copy.pdf")
+    (pdfs / "empty.pdf").write_bytes(b"")
+    (pdfs / "download.pdf").write_text("<!doctype html><html></html>")
+    cfg = write_config(work / "c.yaml", {
+        "corpus": {"pdf_dir": "pdfs", "demo": False},
+        "split": {"test_ratio": 0.2, "seed": 1},  # hash puts report_1 in test
+        "model": {"source": "random:tiny", "tokenizer": str(tiny_tokenizer_dir), "save_dtype": "float32"},
+        "train": {"seq_len": 64},
+    })
+    res = snakemake(work, "--cores", "2", "--configfile", str(cfg), targets=("results/tokens/meta.json",))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return work, cfg
+
+
+def test_corpus_stages_end_to_end(corpus_run):
+    work, _ = corpus_run
+    rows = {}
+    for line in (work / "results/corpus/manifest.tsv").read_text().splitlines()[1:]:
+        f = line.split("\t")
+        rows[f[0]] = f
+    assert len(rows) == 9
+    assert rows["empty"][4] == "skipped" and rows["empty"][5] == "empty file (0 bytes)"
+    assert rows["download"][5].startswith("not a PDF")
+    assert rows["report_0_copy"][5] == "duplicate of report_0 (identical file)"
+    split = json.loads((work / "results/corpus/split.json").read_text())
+    assert len(split["train"]) + len(split["test"]) == 6 and split["test"]
+    meta = json.loads((work / "results/tokens/meta.json").read_text())
+    train = np.load(work / "results/tokens/train.npy")
+    assert train.shape == (meta["splits"]["train"]["blocks"], 64)
+    for rule in ("extract_text", "manifest", "split", "tokenize", "prepare_model"):
+        assert any((work / "logs" / rule).iterdir()), rule
+        assert any((work / "benchmarks" / rule).iterdir()), rule
+    log = (work / "logs/extract_text/empty.log").read_text()
+    assert "skipped empty" in log and "empty file (0 bytes)" in log
+
+
+def test_forcerun_tokenize_reruns_only_tokenize(corpus_run):
+    work, cfg = corpus_run
+    res = snakemake(work, "-n", "--cores", "2", "--forcerun", "tokenize", "--configfile", str(cfg),
+                    targets=("results/tokens/train.npy",))
+    assert res.returncode == 0, res.stderr
+    assert _jobs(res.stdout) == {"tokenize": 1}
+    res = snakemake(work, "-n", "--cores", "2", "--configfile", str(cfg), targets=("results/tokens/meta.json",))
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_adding_a_document_keeps_the_split(corpus_run, tmp_path):
+    work, cfg = corpus_run
+    before = json.loads((work / "results/corpus/split.json").read_text())
+    make_pdf(work / "pdfs" / "report_new.pdf", ["A new report on permafrost. " + ENGLISH * 4] * 2)
+    res = snakemake(work, "--cores", "2", "--configfile", str(cfg), targets=("results/corpus/split.json",))
+    assert res.returncode == 0, res.stderr[-2000:]
+    after = json.loads((work / "results/corpus/split.json").read_text())
+    assert set(before["test"]) <= set(after["test"]) and set(before["train"]) <= set(after["train"])
+    (work / "pdfs" / "report_new.pdf").unlink()
+
+
+def test_all_skipped_corpus_fails_naming_the_folder(tmp_path):
+    pdfs = tmp_path / "bad_reports"
+    pdfs.mkdir()
+    (pdfs / "a.pdf").write_bytes(b"")
+    (pdfs / "b.pdf").write_text("<html>")
+    cfg = write_config(tmp_path / "c.yaml", {"corpus": {"pdf_dir": "bad_reports", "demo": False}})
+    res = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), targets=("results/corpus/split.json",))
+    assert res.returncode != 0
+    assert (tmp_path / "results/corpus/manifest.tsv").exists()
+    log = (tmp_path / "logs/split/split.log").read_text()
+    assert "no usable document in corpus folder 'bad_reports'" in log

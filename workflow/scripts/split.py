@@ -1,0 +1,10 @@
+"""Rule split: documents -> train/test by a stable hash (see climatune.split)."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the package, also inside conda envs
+from climatune import split
+from climatune._util import rule_log
+
+with rule_log(snakemake.log[0]):
+    p = snakemake.params
+    split.run(snakemake.input[0], snakemake.output[0], seed=p.seed, test_ratio=p.test_ratio, pdf_dir=p.pdf_dir)
