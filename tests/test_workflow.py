@@ -11,7 +11,8 @@ import pytest
 from .conftest import ENGLISH, REPO, make_pdf, snakemake, write_config
 
 # Every rule of the pipeline: the dry run must resolve all of them.
-ALL_RULES = {"demo_corpus", "extract_text", "manifest", "split", "prepare_model", "tokenize"}
+ALL_RULES = {"demo_corpus", "extract_text", "manifest", "split", "prepare_model", "tokenize", "probe", "finetune",
+             "perplexity"}
 
 
 def _jobs(stdout: str) -> dict[str, int]:
@@ -85,9 +86,10 @@ def corpus_run(tmp_path_factory, tiny_tokenizer_dir):
         "corpus": {"pdf_dir": "pdfs", "demo": False},
         "split": {"test_ratio": 0.2, "seed": 1},  # hash puts report_1 in test
         "model": {"source": "random:tiny", "tokenizer": str(tiny_tokenizer_dir), "save_dtype": "float32"},
-        "train": {"seq_len": 64},
+        "train": {"seq_len": 64, "max_steps": 4, "effective_batch": 4, "checkpoint_every": 2, "lr": 0.01},
+        "probe": {"max_micro_batch": 4},
     })
-    res = snakemake(work, "--cores", "2", "--configfile", str(cfg), targets=("results/tokens/meta.json",))
+    res = snakemake(work, "--cores", "2", "--configfile", str(cfg), targets=("results/eval/perplexity.json",))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return work, cfg
 
@@ -107,11 +109,25 @@ def test_corpus_stages_end_to_end(corpus_run):
     meta = json.loads((work / "results/tokens/meta.json").read_text())
     train = np.load(work / "results/tokens/train.npy")
     assert train.shape == (meta["splits"]["train"]["blocks"], 64)
-    for rule in ("extract_text", "manifest", "split", "tokenize", "prepare_model"):
+    for rule in ("extract_text", "manifest", "split", "tokenize", "prepare_model", "probe", "finetune", "perplexity"):
         assert any((work / "logs" / rule).iterdir()), rule
         assert any((work / "benchmarks" / rule).iterdir()), rule
     log = (work / "logs/extract_text/empty.log").read_text()
     assert "skipped empty" in log and "empty file (0 bytes)" in log
+
+
+def test_model_stages_end_to_end(corpus_run):
+    work, _ = corpus_run
+    probe = json.loads((work / "results/probe/probe.json").read_text())
+    summary = json.loads((work / "results/finetune/summary.json").read_text())
+    assert summary["micro_batch"] == probe["chosen"]["micro_batch"]
+    assert summary["micro_batch"] * summary["grad_accum"] == 4
+    assert summary["gradient_checkpointing"] == probe["chosen"]["gradient_checkpointing"]
+    ppl = json.loads((work / "results/eval/perplexity.json").read_text())
+    assert ppl["base"]["perplexity"] > 0 and ppl["tuned"]["perplexity"] > 0 and "drop_pct" in ppl
+    for f in ("results/probe/probe.png", "results/finetune/loss.png", "results/finetune/merged/config.json",
+              "results/finetune/adapter/adapter_model.safetensors"):
+        assert (work / f).exists(), f
 
 
 def test_forcerun_tokenize_reruns_only_tokenize(corpus_run):

@@ -105,6 +105,17 @@ def environment() -> dict:
 # --- process memory (CPU) ---------------------------------------------------------------------
 
 
+def release_free_memory() -> None:
+    """Hand memory that Python/torch freed back to the OS (glibc keeps it otherwise), so that a
+    later peak-RSS reading measures the next piece of work and not the heap left by the last."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def reset_peak_rss() -> bool:
     """Reset the kernel's peak-RSS counter (VmHWM) of this process; False where unsupported.
 

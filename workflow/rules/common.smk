@@ -31,10 +31,16 @@ def get_pdf(wildcards):
     return str(DOC_PDFS[wildcards.doc])
 
 
+def get_probe_result(wildcards):
+    """The probe runs only when the micro-batch is left to it."""
+    return "results/probe/probe.json" if config["train"]["micro_batch"] == "auto" else []
+
+
 def get_final_output():
     """What `rule all` builds; grows with each stage of the pipeline."""
     return [
         "results/corpus/manifest.tsv",
         "results/corpus/split.json",
         "results/tokens/meta.json",
+        "results/eval/perplexity.json",
     ]

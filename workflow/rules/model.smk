@@ -20,3 +20,87 @@ rule prepare_model:
         "../../envs/model.yaml"
     script:
         "../scripts/prepare_model.py"
+
+
+rule probe:
+    input:
+        model="results/model/base",
+        train="results/tokens/train.npy",
+    output:
+        json="results/probe/probe.json",
+        plot=report(
+            "results/probe/probe.png",
+            caption="../report/probe.rst",
+            category="Fine-tuning",
+        ),
+    log:
+        "logs/probe/probe.log",
+    benchmark:
+        "benchmarks/probe/probe.tsv"
+    params:
+        train=config["train"],
+        probe=config["probe"],
+    threads: workflow.cores
+    resources:
+        mem_mb=32000,
+        runtime=60,
+    conda:
+        "../../envs/model.yaml"
+    script:
+        "../scripts/probe.py"
+
+
+rule finetune:
+    input:
+        model="results/model/base",
+        train="results/tokens/train.npy",
+        probe=get_probe_result,
+    output:
+        adapter=directory("results/finetune/adapter"),
+        merged=directory("results/finetune/merged"),
+        log_csv="results/finetune/train_log.csv",
+        summary="results/finetune/summary.json",
+        plot=report(
+            "results/finetune/loss.png",
+            caption="../report/finetune.rst",
+            category="Fine-tuning",
+        ),
+    log:
+        "logs/finetune/finetune.log",
+    benchmark:
+        "benchmarks/finetune/finetune.tsv"
+    params:
+        train=config["train"],
+        merged_dtype=config["finetune"]["merged_dtype"],
+    threads: workflow.cores
+    resources:
+        mem_mb=64000,
+        runtime=24 * 60,
+    conda:
+        "../../envs/model.yaml"
+    script:
+        "../scripts/finetune.py"
+
+
+rule perplexity:
+    input:
+        test="results/tokens/test.npy",
+        base="results/model/base",
+        tuned="results/finetune/merged",
+    output:
+        "results/eval/perplexity.json",
+    log:
+        "logs/perplexity/perplexity.log",
+    benchmark:
+        "benchmarks/perplexity/perplexity.tsv"
+    params:
+        cfg=config["perplexity"],
+        seed=config["train"]["seed"],
+    threads: workflow.cores
+    resources:
+        mem_mb=32000,
+        runtime=60,
+    conda:
+        "../../envs/model.yaml"
+    script:
+        "../scripts/perplexity.py"

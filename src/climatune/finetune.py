@@ -1,0 +1,338 @@
+"""finetune: QLoRA fine-tuning of the prepared model on the packed training blocks.
+
+One loop, read top to bottom (nanoGPT style). Checkpoints every `checkpoint_every` steps keep the
+adapter, optimizer, scheduler, RNG states and the data position; a restarted job resumes from the
+newest complete checkpoint and ends where an uninterrupted run would. Outputs: the adapter
+(safetensors), train_log.csv (step, loss, lr, tokens/s, peak memory), a loss plot, summary.json, and
+a merged 16-bit model for the later stages.
+
+Run alone: python -m climatune.finetune results/model/base results/tokens/train.npy --out-dir results/finetune
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import training as T
+from ._util import GIB, peak_rss_bytes, read_json, setup_logging, write_json
+
+log = logging.getLogger(__name__)
+
+LOG_FIELDS = ["step", "loss", "lr", "tokens_per_s", "peak_gib", "elapsed_s"]
+
+
+def _config_hash(cfg: T.TrainConfig, micro_batch: int, accum: int, data: Path) -> str:
+    """Identity of a run: checkpoints of another configuration or data are never resumed."""
+    d = cfg.to_dict()
+    for k in ("checkpoint_every", "keep_checkpoints", "log_every", "device"):
+        d.pop(k)
+    d.update(micro_batch=micro_batch, accum=accum, data_bytes=os.path.getsize(data))
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def resolve_batch(cfg: T.TrainConfig, probe: dict | None) -> tuple[int, int, bool]:
+    """(micro_batch, grad_accum, gradient_checkpointing) from config, or from the probe's choice."""
+    gc = cfg.gradient_checkpointing
+    if cfg.micro_batch == "auto":
+        if not probe:
+            raise ValueError("train.micro_batch is 'auto' but no probe result was given")
+        ch = probe["chosen"]
+        mb, accum = ch["micro_batch"], ch["grad_accum"]
+        if gc == "auto":
+            gc = ch["gradient_checkpointing"]
+    else:
+        mb = int(cfg.micro_batch)
+        accum = max(1, -(-cfg.effective_batch // mb))
+    if gc == "auto":
+        gc = True
+    if mb * accum != cfg.effective_batch:
+        log.warning("effective batch is %d x %d = %d, not train.effective_batch=%d (never smaller)", mb, accum,
+                    mb * accum, cfg.effective_batch)
+    return mb, accum, bool(gc)
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+
+
+def save_checkpoint(ckpt_dir: Path, step: int, micro_step: int, model, optimizer, scheduler, run_id: str,
+                    keep: int) -> Path:
+    """Write checkpoint `step` atomically (a temporary folder renamed at the end), keep the newest `keep`."""
+    import torch
+    from safetensors.torch import save_file
+
+    final = ckpt_dir / f"step-{step:07d}"
+    tmp = ckpt_dir / f".tmp-step-{step:07d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    trainable = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file(trainable, tmp / "trainable.safetensors")
+    rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng},
+               tmp / "state.pt")
+    write_json(tmp / "trainer.json", {"step": step, "micro_step": micro_step, "run_id": run_id})
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    for old in sorted(ckpt_dir.glob("step-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(ckpt_dir: Path, run_id: str) -> Path | None:
+    for c in sorted(ckpt_dir.glob("step-*"), reverse=True):
+        try:
+            if read_json(c / "trainer.json")["run_id"] == run_id:
+                return c
+            log.warning("ignoring checkpoint %s: it belongs to another configuration or data", c)
+        except (OSError, ValueError, KeyError):
+            log.warning("ignoring unreadable checkpoint %s", c)
+    return None
+
+
+def load_checkpoint(path: Path, model, optimizer, scheduler) -> tuple[int, int]:
+    import torch
+    from safetensors.torch import load_file
+
+    weights = load_file(path / "trainable.safetensors")
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for n, w in weights.items():
+            params[n].copy_(w.to(params[n].device))
+    state = torch.load(path / "state.pt", weights_only=False)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    random.setstate(state["rng"]["python"])
+    np.random.set_state(state["rng"]["numpy"])
+    torch.set_rng_state(state["rng"]["torch"])
+    if "cuda" in state["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    info = read_json(path / "trainer.json")
+    return info["step"], info["micro_step"]
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+def train(model_dir: str | Path, train_npy: str | Path, out_dir: str | Path, cfg: T.TrainConfig,
+          probe: dict | None = None, max_steps_this_run: int = 0) -> dict:
+    """Fine-tune and write adapter/, train_log.csv, summary.json into out_dir (resuming if possible).
+
+    `max_steps_this_run` > 0 stops early after that many steps (used to test resume)."""
+    import torch
+
+    out = Path(out_dir)
+    ckpt_dir = out / "checkpoints"
+    device = T.resolve_device(cfg.device)
+    if device.type == "cuda":
+        T.configure_cuda_allocator()
+    dtype = T.resolve_dtype(cfg.precision, device)
+    mb, accum, gc = resolve_batch(cfg, probe)
+    cfg = T.TrainConfig.from_dict({**cfg.to_dict(), "gradient_checkpointing": gc, "micro_batch": mb})
+    loss_mode = T.resolve_loss(cfg.loss, device)
+    T.set_seed(cfg.seed)
+
+    # --- setup: model, optimizer, schedule, data
+    model = T.build_model(model_dir, cfg, device)
+    optimizer = T.build_optimizer(model, cfg)
+    data = T.BlockStream(train_npy, mb, cfg.seed)
+    steps = T.total_steps(cfg, data.n, mb * accum)
+    scheduler = T.build_scheduler(optimizer, cfg, steps)
+    run_id = _config_hash(cfg, mb, accum, Path(train_npy))
+    tokens_per_step = mb * accum * cfg.seq_len
+    n_train = sum(p.numel() for p in T.trainable_parameters(model))
+    log.info("device %s, compute %s, loss %s, micro-batch %d x accumulation %d = %d sequences = %d tokens/step",
+             device, str(dtype).replace("torch.", ""), loss_mode, mb, accum, mb * accum, tokens_per_step)
+    log.info("%d steps (%.2f epochs of %d blocks), %.2fM trainable parameters, gradient checkpointing %s",
+             steps, steps * mb * accum / data.n, data.n, n_train / 1e6, "on" if gc else "off")
+    for note in T.differences_from_gpu_recipe(cfg, device, dtype):
+        log.info("differs from the GPU recipe: %s", note)
+
+    # --- resume
+    step, micro_step = 0, 0
+    ckpt = latest_checkpoint(ckpt_dir, run_id)
+    if ckpt:
+        step, micro_step = load_checkpoint(ckpt, model, optimizer, scheduler)
+        log.info("resumed from %s (step %d)", ckpt, step)
+    elif ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)  # stale checkpoints of another configuration: start over
+    rows = _read_log(out / "train_log.csv", up_to=step)
+
+    # --- train
+    t_start = time.perf_counter()
+    elapsed_before = rows[-1]["elapsed_s"] if rows else 0.0
+    stop_at = min(steps, step + max_steps_this_run) if max_steps_this_run else steps
+    _reset_peak(device)
+    while step < stop_at:
+        t0 = time.perf_counter()
+        loss_sum = 0.0
+        # forward / backward over the micro-batches of one optimizer step
+        for _ in range(accum):
+            batch = data.batch(micro_step, device)
+            micro_step += 1
+            loss = T.causal_lm_loss(model, batch, loss_mode, cfg.loss_chunk_tokens) / accum
+            loss.backward()
+            loss_sum += float(loss.detach())
+        # update: clip, step, schedule
+        if cfg.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(T.trainable_parameters(model), cfg.max_grad_norm)
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        # timing and logging
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        rows.append({"step": step, "loss": round(loss_sum, 6), "lr": lr, "tokens_per_s": round(tokens_per_step / dt, 1),
+                     "peak_gib": round(_peak(device) / GIB, 3),
+                     "elapsed_s": round(elapsed_before + time.perf_counter() - t_start, 2)})
+        if step % cfg.log_every == 0 or step == steps:
+            log.info("step %d/%d loss %.4f lr %.2e %.0f tokens/s peak %.2f GiB", step, steps, loss_sum, lr,
+                     tokens_per_step / dt, rows[-1]["peak_gib"])
+        # checkpoint (and the log up to it)
+        if step % cfg.checkpoint_every == 0 or step == steps:
+            _write_log(out / "train_log.csv", rows)
+            save_checkpoint(ckpt_dir, step, micro_step, model, optimizer, scheduler, run_id, cfg.keep_checkpoints)
+
+    _write_log(out / "train_log.csv", rows)
+    if step < steps:
+        log.info("stopped after step %d of %d as asked; rerun to continue", step, steps)
+        return {"step": step, "steps": steps}
+    model.save_pretrained(out / "adapter", safe_serialization=True)
+    tail = [r["loss"] for r in rows[-max(1, len(rows) // 10):]]
+    summary = {"steps": steps, "micro_batch": mb, "grad_accum": accum, "effective_batch": mb * accum,
+               "gradient_checkpointing": gc, "seq_len": cfg.seq_len, "device": str(device),
+               "compute_dtype": str(dtype).replace("torch.", ""), "loss": loss_mode,
+               "first_loss": rows[0]["loss"], "final_loss": rows[-1]["loss"], "final_loss_mean_last_10pct":
+               float(np.mean(tail)), "tokens_per_s_median": float(np.median([r["tokens_per_s"] for r in rows])),
+               "peak_gib": max(r["peak_gib"] for r in rows), "trainable_parameters": n_train,
+               "elapsed_s": rows[-1]["elapsed_s"], "config": cfg.to_dict(), "run_id": run_id}
+    write_json(out / "summary.json", summary)
+    log.info("done: loss %.4f -> %.4f in %.0fs", summary["first_loss"], summary["final_loss"], summary["elapsed_s"])
+    return summary
+
+
+def _reset_peak(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    else:
+        from ._util import reset_peak_rss
+
+        reset_peak_rss()
+
+
+def _peak(device) -> int:
+    import torch
+
+    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else peak_rss_bytes()
+
+
+def _read_log(path: Path, up_to: int) -> list[dict]:
+    if not path.exists() or up_to == 0:
+        return []
+    with open(path) as f:
+        rows = [{k: float(v) if k != "step" else int(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    return [r for r in rows if r["step"] <= up_to]
+
+
+def _write_log(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=LOG_FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+# --- after training -----------------------------------------------------------------------------
+
+
+def merge(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat16") -> None:
+    """Fold the adapter into the 16-bit base weights (not the 4-bit ones) and save a plain model."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    td = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[dtype]
+    base = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.to(td).save_pretrained(out_dir, safe_serialization=True)
+    AutoTokenizer.from_pretrained(str(model_dir)).save_pretrained(out_dir)
+    log.info("merged adapter into %s weights: %s", dtype, out_dir)
+
+
+def plot_loss(log_csv: str | Path, out_png: str | Path, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(log_csv) as f:
+        rows = list(csv.DictReader(f))
+    steps = [int(r["step"]) for r in rows]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax[0].plot(steps, [float(r["loss"]) for r in rows], marker="." if len(rows) < 60 else None)
+    ax[0].set(xlabel="optimizer step", ylabel="training loss (nats/token)", title=title or "fine-tuning loss")
+    ax[1].plot(steps, [float(r["tokens_per_s"]) for r in rows], color="tab:green")
+    ax[1].set(xlabel="optimizer step", ylabel="tokens/s", title="throughput")
+    for a in ax:
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=120)
+    plt.close(fig)
+
+
+def run(model_dir, train_npy, out_dir, train_cfg: dict, probe_json=None, merged_dir=None,
+        merge_dtype: str = "bfloat16", loss_png=None) -> dict:
+    """The stage: train (resuming), then plot, then merge."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    cfg = T.TrainConfig.from_dict(train_cfg)
+    probe = read_json(probe_json) if probe_json else None
+    summary = train(model_dir, train_npy, out_dir, cfg, probe)
+    plot_loss(Path(out_dir) / "train_log.csv", loss_png or Path(out_dir) / "loss.png")
+    if merged_dir:
+        merge(model_dir, Path(out_dir) / "adapter", merged_dir, merge_dtype)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m climatune.finetune", description=__doc__.splitlines()[0])
+    ap.add_argument("model_dir")
+    ap.add_argument("train_npy")
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--config", help="JSON object of train settings (config.yaml's train:)", default="{}")
+    ap.add_argument("--probe", help="probe.json (for micro_batch: auto)")
+    ap.add_argument("--merged-dir", help="also write the merged 16-bit model here")
+    ap.add_argument("--max-steps-this-run", type=int, default=0, help="stop after N steps (resume test)")
+    ap.add_argument("--log")
+    a = ap.parse_args(argv)
+    setup_logging(a.log)
+    cfg = T.TrainConfig.from_dict(json.loads(a.config))
+    if a.max_steps_this_run:
+        train(a.model_dir, a.train_npy, a.out_dir, cfg, read_json(a.probe) if a.probe else None,
+              a.max_steps_this_run)
+        return 0
+    run(a.model_dir, a.train_npy, a.out_dir, cfg.to_dict(), a.probe, a.merged_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
