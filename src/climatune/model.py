@@ -70,8 +70,9 @@ def llama_config(shape: str, vocab_size: int | None = None):
     return LlamaConfig(**kw)
 
 
-def load_source(source: str, tokenizer: str | None = None, seed: int = 0):
-    """(model in fp32 on CPU, tokenizer, description) for any supported source."""
+def load_source(source: str, tokenizer: str | None = None, seed: int = 0, init_device: str = "cpu"):
+    """(model in fp32, tokenizer, description) for any supported source. Random weights are
+    drawn on `init_device` (a GPU draws a 3B model in seconds, a CPU in a minute)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -80,7 +81,8 @@ def load_source(source: str, tokenizer: str | None = None, seed: int = 0):
         shape = source.split(":", 1)[1]
         vocab = len(tok) if shape == "tiny" else None
         torch.manual_seed(seed)
-        model = AutoModelForCausalLM.from_config(llama_config(shape, vocab), dtype=torch.float32)
+        with torch.device(init_device):
+            model = AutoModelForCausalLM.from_config(llama_config(shape, vocab), dtype=torch.float32)
         return model, tok, f"random weights, shape {shape}, seed {seed}"
     tok, where = load_source_tokenizer(source)
     if where["kind"] == "gguf":
@@ -137,11 +139,11 @@ def load_source_tokenizer(source: str):
 
 
 def run(source: str, out_dir: str | Path, tokenizer: str | None = None, save_dtype: str = "bfloat16",
-        seed: int = 0) -> dict:
+        seed: int = 0, init_device: str = "cpu") -> dict:
     """Load `source` and save it as a safetensors folder in `save_dtype`, with its tokenizer."""
     import torch
 
-    model, tok, desc = load_source(source, tokenizer, seed)
+    model, tok, desc = load_source(source, tokenizer, seed, init_device)
     dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[save_dtype]
     model = model.to(dtype)
     if tok.pad_token_id is None:
@@ -166,11 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tokenizer", help="tokenizer source for random:<shape> models")
     ap.add_argument("--save-dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init-device", default="cpu", help="where random weights are drawn (cpu, cuda)")
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
     try:
-        run(a.source, a.out, a.tokenizer, a.save_dtype, a.seed)
+        run(a.source, a.out, a.tokenizer, a.save_dtype, a.seed, a.init_device)
     except ModelSourceError as e:
         log.error("%s", e)
         return 2

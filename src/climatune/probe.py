@@ -56,11 +56,13 @@ def memory_budget(device, memory_gb: float | None, margin: float) -> int:
 class Prober:
     """Holds one model and optimizer; tries micro-batches on it, freeing memory between tries."""
 
-    def __init__(self, model_dir, train_npy, cfg: T.TrainConfig, device, steps: int, budget: int):
+    def __init__(self, model, optimizer, blocks, cfg: T.TrainConfig, device, steps: int, budget: int,
+                 time_up_to: int | None = None):
+        """`time_up_to`: tries above this micro-batch are only checked for fit (one step, untimed):
+        they cannot be chosen when they exceed the effective batch."""
         self.cfg, self.device, self.steps, self.budget = cfg, device, steps, budget
-        self.model = T.build_model(model_dir, cfg, device)
-        self.optimizer = T.build_optimizer(self.model, cfg)
-        self.blocks = T.BlockStream(train_npy, 1, cfg.seed).blocks
+        self.model, self.optimizer, self.blocks = model, optimizer, blocks
+        self.time_up_to = time_up_to
         self.loss_mode = T.resolve_loss(cfg.loss, device)
         self.tries: list[dict] = []
 
@@ -117,14 +119,17 @@ class Prober:
             self._step(batch)
             sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
             sync()
+            steps = self.steps if self.time_up_to is None or mb <= self.time_up_to else 0
             t0 = time.perf_counter()
-            for _ in range(self.steps):
+            for _ in range(steps):
                 self._step(batch)
             sync()
             dt = time.perf_counter() - t0
             peak = self._peak()
             rec["peak_gib"] = round(peak / GIB, 3)
-            rec["tokens_per_s"] = round(self.steps * mb * self.cfg.seq_len / dt, 1)
+            if self.device.type == "cuda":
+                rec["peak_allocated_gib"] = round(torch.cuda.max_memory_allocated(self.device) / GIB, 3)
+            rec["tokens_per_s"] = round(steps * mb * self.cfg.seq_len / dt, 1) if steps else None
             rec["fits"] = peak <= self.budget
             if not rec["fits"]:
                 rec["error"] = f"peak {peak / GIB:.2f} GiB over the budget {self.budget / GIB:.2f} GiB"
@@ -137,9 +142,9 @@ class Prober:
             batch = None  # noqa: F841  (drop the reference before freeing)
             self._free()
         self.tries.append(rec)
+        speed = f", {rec['tokens_per_s']:.0f} tokens/s" if rec["tokens_per_s"] else " (fit check only)"
         log.info("micro-batch %4d, checkpointing %-3s: %s", mb, "on" if gc else "off",
-                 f"fits, peak {rec['peak_gib']:.2f} GiB, {rec['tokens_per_s']:.0f} tokens/s" if rec["fits"]
-                 else f"does not fit: {rec['error']}")
+                 f"fits, peak {rec['peak_gib']:.2f} GiB{speed}" if rec["fits"] else f"does not fit: {rec['error']}")
         return rec
 
     def search(self, gc: bool, max_mb: int) -> int:
@@ -167,7 +172,7 @@ class Prober:
 def choose(tries: list[dict], effective_batch: int, tolerance: float) -> dict:
     """The throughput-optimal fitting configuration, then the accumulation for the effective batch."""
     # a micro-batch above the effective batch cannot be used, however fast
-    fits = [t for t in tries if t["fits"] and t["micro_batch"] <= effective_batch]
+    fits = [t for t in tries if t["fits"] and t["tokens_per_s"] and t["micro_batch"] <= effective_batch]
     if not fits:
         raise NothingFitsError("no micro-batch fits the memory budget, not even 1: lower train.seq_len, "
                                "use LoRA on fewer modules, or raise probe.memory_gb")
@@ -201,7 +206,9 @@ def run(model_dir, train_npy, out_json, train_cfg: dict, memory_gb: float | None
     log.info("probing on %s at seq_len %d, budget %.2f GiB, up to micro-batch %d", device, cfg.seq_len,
              budget / GIB, max_micro_batch)
     settings = [False, True] if cfg.gradient_checkpointing == "auto" else [bool(cfg.gradient_checkpointing)]
-    prober = Prober(model_dir, train_npy, cfg, device, steps, budget)
+    model = T.build_model(model_dir, cfg, device)
+    prober = Prober(model, T.build_optimizer(model, cfg), T.BlockStream(train_npy, 1, cfg.seed).blocks, cfg, device,
+                    steps, budget, time_up_to=cfg.effective_batch)
     largest = {("on" if gc else "off"): prober.search(gc, max_micro_batch) for gc in settings}
     chosen = choose(prober.tries, cfg.effective_batch, tolerance)
     log.info("chosen: %s", chosen["why"])
@@ -227,7 +234,7 @@ def plot(result: dict, out_png) -> None:
         if not ts:
             continue
         label = f"checkpointing {'on' if gc else 'off'}"
-        ok = [t for t in ts if t["fits"]]
+        ok = [t for t in ts if t["fits"] and t["tokens_per_s"]]
         ax[0].plot([t["micro_batch"] for t in ok], [t["tokens_per_s"] for t in ok], "o-", color=color, label=label)
         mem = [t for t in ts if t["peak_gib"] is not None]
         ax[1].plot([t["micro_batch"] for t in mem], [t["peak_gib"] for t in mem], "o-", color=color, label=label)

@@ -52,6 +52,7 @@ class TrainConfig:
     loss: str = "auto"  # auto | hf | chunked | liger  (auto: liger on CUDA when installed, else chunked)
     loss_chunk_tokens: int = 4096
     upcast_non_quantized: bool = False  # true: norms/embeddings/head in fp32 (peft's kbit preparation)
+    fused_kernels: bool | str = "auto"  # Liger RMSNorm/SwiGLU/RoPE Triton kernels (auto: on CUDA if installed)
     checkpoint_every: int = 50
     keep_checkpoints: int = 2
     log_every: int = 1
@@ -136,17 +137,28 @@ def differences_from_gpu_recipe(cfg: TrainConfig, device, dtype) -> list[str]:
     return notes
 
 
+def _liger_available() -> bool:
+    try:
+        import liger_kernel  # noqa: F401
+
+        return True
+    except ImportError:
+        return False
+
+
+def resolve_fused(fused: bool | str, device) -> bool:
+    """Liger's fused RMSNorm/SwiGLU/RoPE kernels are Triton: CUDA only."""
+    if fused == "auto":
+        return device.type == "cuda" and _liger_available()
+    if fused and device.type != "cuda":
+        raise ValueError("train.fused_kernels=true needs a CUDA device (Liger kernels are Triton)")
+    return bool(fused)
+
+
 def resolve_loss(loss: str, device) -> str:
     if loss != "auto":
         return loss
-    if device.type == "cuda":
-        try:
-            import liger_kernel  # noqa: F401
-
-            return "liger"
-        except ImportError:
-            pass
-    return "chunked"
+    return "liger" if device.type == "cuda" and _liger_available() else "chunked"
 
 
 # --- model ------------------------------------------------------------------------------------
@@ -172,6 +184,12 @@ def build_model(model_dir: str | Path, cfg: TrainConfig, device=None, lora: bool
         raise ValueError(f"train.quantization must be nf4 or none, got {cfg.quantization!r}")
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), **kw)
     model.config.use_cache = False
+    if resolve_fused(cfg.fused_kernels, device):
+        from liger_kernel.transformers import apply_liger_kernel_to_llama
+
+        # The loss is computed by causal_lm_loss, so Liger's own forward patch stays off.
+        apply_liger_kernel_to_llama(rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
+                                    fused_linear_cross_entropy=False, model=model)
     if lora:
         model = _add_lora(model, cfg)
     set_gradient_checkpointing(model, bool(cfg.gradient_checkpointing is True))
