@@ -17,6 +17,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/rag.smk"
+include: "workflow/rules/parallel.smk"
 
 
 rule all:

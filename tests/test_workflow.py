@@ -12,7 +12,8 @@ from .conftest import ENGLISH, REPO, make_pdf, snakemake, write_config
 
 # Every rule of the pipeline: the dry run must resolve all of them.
 ALL_RULES = {"demo_corpus", "extract_text", "manifest", "split", "prepare_model", "tokenize", "probe", "finetune",
-             "perplexity"}
+             "perplexity", "rag_chunk", "rag_embed", "rag_index", "rag_questions", "rag_retrieve", "rag_generate",
+             "rag_benchmark", "parallel", "parallel_report"}
 
 
 def _jobs(stdout: str) -> dict[str, int]:
@@ -88,8 +89,12 @@ def corpus_run(tmp_path_factory, tiny_tokenizer_dir):
         "model": {"source": "random:tiny", "tokenizer": str(tiny_tokenizer_dir), "save_dtype": "float32"},
         "train": {"seq_len": 64, "max_steps": 4, "effective_batch": 4, "checkpoint_every": 2, "lr": 0.01},
         "probe": {"max_micro_batch": 4},
+        "rag": {"questions": {"per_doc": 3, "max": 3, "seed": 0, "file": None, "mode": "extend"}, "min_seconds": 0.05,
+                "generate": {"systems": ["base", "base_rag", "tuned", "tuned_rag"], "index": "hnsw",
+                             "context_chunks": 2, "max_new_tokens": 4, "max_prompt_tokens": 512}},
+        "parallel": {"layouts": ["single", "dp2"], "global_batch": 2, "micro_batch": 1, "steps": 2},
     })
-    res = snakemake(work, "--cores", "2", "--configfile", str(cfg), targets=("results/eval/perplexity.json",))
+    res = snakemake(work, "--cores", "2", "--configfile", str(cfg))  # the default target: the whole DAG
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return work, cfg
 
@@ -128,6 +133,18 @@ def test_model_stages_end_to_end(corpus_run):
     for f in ("results/probe/probe.png", "results/finetune/loss.png", "results/finetune/merged/config.json",
               "results/finetune/adapter/adapter_model.safetensors"):
         assert (work / f).exists(), f
+
+
+def test_rag_and_parallel_stages_end_to_end(corpus_run):
+    work, _ = corpus_run
+    m = json.loads((work / "results/rag/metrics.json").read_text())
+    assert set(m["retrieval"]) == {"flat", "hnsw", "ivfpq"}
+    assert set(m["systems"]) == {"base", "base_rag", "tuned", "tuned_rag"}
+    assert m["retrieval"]["flat"]["ann_recall@10"] == 1.0
+    assert "| tuned_rag |" in (work / "results/rag/comparison.md").read_text()
+    p = json.loads((work / "results/parallel/metrics.json").read_text())
+    assert set(p["layouts"]) == {"single", "dp2"} and p["layouts"]["dp2"]["max_loss_diff"] < 1e-3
+    assert (work / "results/parallel/parallel.png").exists() and (work / "results/rag/rag.png").exists()
 
 
 def test_forcerun_tokenize_reruns_only_tokenize(corpus_run):

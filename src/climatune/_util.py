@@ -33,8 +33,9 @@ def setup_logging(log_file: str | os.PathLike | None = None, level: int = loggin
         fh = logging.FileHandler(log_file, mode="a")
         fh.setFormatter(fmt)
         root.addHandler(fh)
-    # Libraries that are chatty at INFO (httpx, filelock) stay at WARNING.
-    for name in ("httpx", "filelock", "urllib3", "matplotlib", "PIL"):
+    # Libraries that are chatty at INFO stay at WARNING (faiss.loader logs a harmless ModuleNotFoundError
+    # while it picks its dynamically dispatched build).
+    for name in ("httpx", "filelock", "urllib3", "matplotlib", "PIL", "faiss.loader", "sentence_transformers"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

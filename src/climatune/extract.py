@@ -57,6 +57,7 @@ class Extraction:
     text_sha256: str = ""
     seconds: float = 0.0
     dropped: dict = field(default_factory=dict)
+    page_starts: list = field(default_factory=list)  # char offset of each used page's text in `text`
     text: str = field(default="", repr=False)
 
     def meta(self) -> dict:
@@ -192,6 +193,7 @@ def extract_document(
         repaired = document.is_repaired
     text, dropped = clean_pages(pages, drop_references)
     dropped["unreadable_pages"] = bad_pages
+    res.page_starts = dropped.pop("page_starts")
     res.dropped = dropped
     raw_chars = dropped.pop("raw_chars")
     if raw_chars < min_chars_per_page * n:
@@ -244,7 +246,9 @@ def clean_pages(pages: list, drop_references: bool = True) -> tuple[str, dict]:
 
     dropped = Counter(raw_chars=0, furniture=0, page_numbers=0, fragments=0, reference_chars=0)
     paragraphs: list[str] = []
+    first_para: list[int] = []  # index of the first paragraph of each page
     for rect, blocks in pages:
+        first_para.append(len(paragraphs))
         for x0, y0, x1, y1, txt, _, btype in blocks:
             if btype != 0:
                 continue
@@ -267,6 +271,15 @@ def clean_pages(pages: list, drop_references: bool = True) -> tuple[str, dict]:
     if drop_references:
         paragraphs, ref_chars = _drop_references(paragraphs)
         dropped["reference_chars"] = ref_chars
+    # character offset where each page's text starts, so that a chunk can cite its page
+    starts, pos = [], 0
+    offsets = []
+    for p in paragraphs:
+        offsets.append(pos)
+        pos += len(p) + 2
+    for i in first_para:
+        starts.append(offsets[i] if i < len(offsets) else max(0, pos - 1))
+    dropped["page_starts"] = starts
     return "\n\n".join(paragraphs) + ("\n" if paragraphs else ""), dict(dropped)
 
 

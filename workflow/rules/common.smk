@@ -10,7 +10,7 @@ validate(config, schema="../../config/schema.yaml")
 # The package lives in src/ (scripts add it to their own path, so conda envs need no install).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from climatune import democorpus, extract  # noqa: E402
+from climatune import democorpus, extract, parallel  # noqa: E402
 
 PDF_DIR = config["corpus"]["pdf_dir"].rstrip("/")
 if config["corpus"]["demo"]:
@@ -22,9 +22,25 @@ else:
         raise WorkflowError(str(e)) from None
 DOCS = sorted(DOC_PDFS)
 
+PARALLEL_CFG = {k: v for k, v in config["parallel"].items() if k not in ("layouts", "nodes")}
+for _name in config["parallel"]["layouts"]:  # unsupported layouts fail here, before any job starts
+    try:
+        _layout = parallel.parse_layout(_name)
+        parallel.check_supported(_layout, PARALLEL_CFG["mode"], parallel.zero_stage(_layout, PARALLEL_CFG))
+        parallel.check_batch(_layout, PARALLEL_CFG["global_batch"], PARALLEL_CFG["micro_batch"])
+    except parallel.UnsupportedLayout as e:
+        raise WorkflowError(f"parallel.layouts: {e}") from None
+
+RAG = config["rag"]
+if RAG["generate"]["index"] not in RAG["indexes"]:
+    raise WorkflowError(f"rag.generate.index '{RAG['generate']['index']}' is not among rag.indexes {RAG['indexes']}")
+
 
 wildcard_constraints:
     doc="[a-z0-9_-]+",
+    index="flat|hnsw|ivfpq",
+    system="base|base_rag|tuned|tuned_rag",
+    layout="single|((dp|tp|pp)[0-9]+)+",
 
 
 def get_pdf(wildcards):
@@ -36,6 +52,43 @@ def get_probe_result(wildcards):
     return "results/probe/probe.json" if config["train"]["micro_batch"] == "auto" else []
 
 
+def layout_world(name):
+    """Processes (GPUs) a parallel layout needs."""
+    return parallel.parse_layout(name).world
+
+
+def get_questions_inputs(wildcards):
+    inputs = {"chunks": "results/rag/chunks.jsonl", "split": "results/corpus/split.json",
+              "texts": expand("results/corpus/text/{doc}.txt", doc=DOCS)}
+    if RAG["questions"]["file"]:
+        inputs["user"] = RAG["questions"]["file"]
+    return inputs
+
+
+def _reranks_with_lm():
+    r = RAG["rerank"]
+    return r["enabled"] and r["method"] == "lm" and not r["model"]
+
+
+def get_retrieve_inputs(wildcards):
+    inputs = {"questions": "results/rag/questions.jsonl", "chunks": "results/rag/chunks.jsonl",
+              "embeddings": "results/rag/embeddings.npy", "index": f"results/rag/index/{wildcards.index}.faiss"}
+    if _reranks_with_lm():
+        inputs["lm"] = "results/model/base"
+    return inputs
+
+
+def get_generate_inputs(wildcards):
+    """The base or the fine-tuned model; the *_rag systems also need the chunks and their index."""
+    s = wildcards.system
+    inputs = {"questions": "results/rag/questions.jsonl",
+              "model": "results/finetune/merged" if s.startswith("tuned") else "results/model/base"}
+    if s.endswith("_rag"):
+        inputs["chunks"] = "results/rag/chunks.jsonl"
+        inputs["index"] = f"results/rag/index/{RAG['generate']['index']}.faiss"
+    return inputs
+
+
 def get_final_output():
     """What `rule all` builds; grows with each stage of the pipeline."""
     return [
@@ -43,4 +96,6 @@ def get_final_output():
         "results/corpus/split.json",
         "results/tokens/meta.json",
         "results/eval/perplexity.json",
+        "results/rag/metrics.json",
+        "results/parallel/metrics.json",
     ]

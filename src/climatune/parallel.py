@@ -1,0 +1,196 @@
+"""parallel: continue training the model on the tokenized data under a DeepSpeed layout, and measure it.
+
+A layout is a name such as "single", "dp2", "tp2", "pp2", "dp2pp2" or "dp2tp2": degrees of data (ZeRO),
+tensor (AutoTP) and pipeline (PipelineModule) parallelism whose product is the world size. Everything
+parallel is DeepSpeed's own: ZeRO for DP, AutoTP training (`tensor_parallel.autotp_size`) for TP, and
+deepspeed.pipe.PipelineModule over the Llama decoder layers for PP. Unsupported combinations fail
+before anything is launched, naming the combination and the reason (SUPPORT below is the matrix the
+README shows and the tests exercise).
+
+Every layout trains on the same global batch per optimizer step, in the same order, so their loss
+curves can be compared step by step with the single-process run.
+
+Run: python -m climatune.parallel --layout dp2 --model results/model/base --train results/tokens/train.npy \
+     --out results/parallel/dp2/metrics.json            (launches torchrun itself when not under one)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from ._util import UserError, setup_logging
+
+log = logging.getLogger(__name__)
+
+MODES = ("full", "lora", "qlora")
+# (kind, mode) -> ZeRO stages that work, or the reason it does not.
+SUPPORT = {
+    ("single", "full"): (0,), ("single", "lora"): (0,), ("single", "qlora"): (0,),
+    ("dp", "full"): (0, 1, 2, 3), ("dp", "lora"): (0, 1, 2), ("dp", "qlora"): (0, 1, 2),
+    ("tp", "full"): (0, 1, 2),
+    ("tp", "lora"): "AutoTP replaces the LoRA-wrapped linear layers, leaving 0 trainable parameters",
+    ("tp", "qlora"): "AutoTP cannot shard bitsandbytes 4-bit weights (shape error at initialisation)",
+    ("pp", "full"): (0, 1),
+    ("pp", "lora"): "LoRA inside PipelineModule stages is not a DeepSpeed-documented path; not built",
+    ("pp", "qlora"): "QLoRA inside PipelineModule stages is not a DeepSpeed-documented path; not built",
+}
+WHY_ZERO = {"pp": "DeepSpeed pipeline parallelism supports ZeRO stage 0 or 1 only",
+            "tp": "AutoTP training works with ZeRO stages 0-2",
+            "dp": "ZeRO-3 shards the base weights, which peft's LoRA/QLoRA wrapping does not support here",
+            "single": "a single process uses no ZeRO"}
+
+
+class UnsupportedLayout(UserError):
+    """A layout/mode/ZeRO combination that DeepSpeed cannot run (checked before launching)."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    dp: int = 1
+    tp: int = 1
+    pp: int = 1
+
+    @property
+    def world(self) -> int:
+        return self.dp * self.tp * self.pp
+
+    @property
+    def kind(self) -> str:
+        if self.tp > 1:
+            return "tp"
+        if self.pp > 1:
+            return "pp"
+        return "dp" if self.dp > 1 else "single"
+
+
+def parse_layout(name: str) -> Layout:
+    """'dp2pp2' -> Layout(dp=2, pp=2); 'single' -> world size 1."""
+    if name == "single":
+        return Layout(name)
+    parts = re.findall(r"(dp|tp|pp)(\d+)", name)
+    if not parts or "".join(f"{k}{v}" for k, v in parts) != name or len({k for k, _ in parts}) != len(parts):
+        raise UnsupportedLayout(f"layout '{name}' is not of the form single, dpN, tpN, ppN or a combination "
+                                "such as dp2pp2")
+    degrees = {k: int(v) for k, v in parts}
+    if min(degrees.values()) < 1:
+        raise UnsupportedLayout(f"layout '{name}': degrees must be >= 1")
+    return Layout(name, degrees.get("dp", 1), degrees.get("tp", 1), degrees.get("pp", 1))
+
+
+def check_supported(layout: Layout, mode: str, zero: int) -> None:
+    """Raise UnsupportedLayout naming the combination and why, before anything is launched."""
+    if mode not in MODES:
+        raise UnsupportedLayout(f"parallel.mode must be one of {MODES}, got '{mode}'")
+    combo = f"{layout.name} (dp={layout.dp}, tp={layout.tp}, pp={layout.pp}) x {mode} x ZeRO-{zero}"
+    if layout.tp > 1 and layout.pp > 1:
+        raise UnsupportedLayout(f"{combo}: DeepSpeed has no documented tensor x pipeline parallel path without "
+                                "Megatron; use tp or pp (each optionally with dp)")
+    ok = SUPPORT[(layout.kind, mode)]
+    if isinstance(ok, str):
+        raise UnsupportedLayout(f"{combo}: {ok}")
+    if zero not in ok:
+        raise UnsupportedLayout(f"{combo}: ZeRO-{zero} is not supported here ({WHY_ZERO[layout.kind]}); "
+                                f"use ZeRO stage {', '.join(map(str, ok))}")
+
+
+def zero_stage(layout: Layout, cfg: dict) -> int:
+    """The configured ZeRO stage for multi-process layouts; a single process uses none."""
+    return cfg.get("zero_stage", 1) if layout.world > 1 else 0
+
+
+def check_batch(layout: Layout, global_batch: int, micro_batch: int) -> int:
+    """Gradient accumulation steps so that every layout sees `global_batch` sequences per step."""
+    per_step = micro_batch * layout.dp
+    if global_batch % per_step:
+        raise UnsupportedLayout(f"parallel.global_batch={global_batch} is not a multiple of micro_batch x dp = "
+                                f"{micro_batch} x {layout.dp} for layout {layout.name}")
+    return global_batch // per_step
+
+
+def support_matrix() -> list[dict]:
+    """Rows of the README's supported-layout matrix."""
+    rows = []
+    for kind in ("single", "dp", "tp", "pp"):
+        for mode in MODES:
+            v = SUPPORT[(kind, mode)]
+            rows.append({"layout": kind, "mode": mode, "zero": list(v) if not isinstance(v, str) else [],
+                         "why_not": v if isinstance(v, str) else ""})
+    return rows
+
+
+# --- launching ----------------------------------------------------------------------------------
+
+
+def launch_command(layout: Layout, argv: list[str], nodes: int = 1, gpus_per_node: int | None = None) -> list[str]:
+    """torchrun with one process per rank; under SLURM with several nodes, srun starts one torchrun
+    per node with a c10d rendezvous on the first node."""
+    per_node = gpus_per_node or -(-layout.world // nodes)
+    if per_node * nodes != layout.world:
+        raise UnsupportedLayout(f"layout {layout.name} needs {layout.world} processes, but {nodes} node(s) x "
+                                f"{per_node} per node = {per_node * nodes}")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={per_node}"]
+    if nodes > 1:
+        head = os.environ.get("MASTER_ADDR") or _slurm_head_node()
+        torchrun += [f"--nnodes={nodes}", "--rdzv_backend=c10d", f"--rdzv_endpoint={head}:29500",
+                     f"--rdzv_id={os.environ.get('SLURM_JOB_ID', 'climatune')}"]
+        return ["srun", f"--nodes={nodes}", "--ntasks-per-node=1", *torchrun, "-m", "climatune.parallel", *argv]
+    return [*torchrun, "--standalone", "-m", "climatune.parallel", *argv]
+
+
+def _slurm_head_node() -> str:
+    nodelist = os.environ.get("SLURM_JOB_NODELIST")
+    if not nodelist or not shutil.which("scontrol"):
+        raise UnsupportedLayout("several nodes were asked for outside a SLURM allocation (no SLURM_JOB_NODELIST)")
+    return subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True,
+                          check=True).stdout.split()[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = argparse.ArgumentParser(prog="python -m climatune.parallel", description=__doc__.splitlines()[0])
+    ap.add_argument("--layout", required=True)
+    ap.add_argument("--model", required=True, help="prepared model folder (results/model/base)")
+    ap.add_argument("--train", required=True, help="results/tokens/train.npy")
+    ap.add_argument("--out", required=True, help="metrics.json of this layout")
+    ap.add_argument("--config", default="{}", help="JSON object of parallel settings (config.yaml's parallel:)")
+    ap.add_argument("--nodes", type=int, default=1)
+    # not "--log": torchrun's own parser would take it for an abbreviation of --log-dir
+    ap.add_argument("--log-file")
+    a = ap.parse_args(argv)
+    setup_logging(a.log_file)
+    cfg = json.loads(a.config)
+    layout = parse_layout(a.layout)
+    try:
+        check_supported(layout, cfg.get("mode", "full"), zero_stage(layout, cfg))
+        check_batch(layout, cfg.get("global_batch", 8), cfg.get("micro_batch", 2))
+    except UnsupportedLayout as e:
+        log.error("%s", e)
+        return 2
+    if "LOCAL_RANK" in os.environ:  # under torchrun: this process is one rank
+        from .parallel_worker import train
+
+        train(layout, a.model, a.train, a.out, cfg)
+        return 0
+    if layout.world == 1:  # no launcher needed for one process
+        os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
+                          MASTER_PORT=os.environ.get("MASTER_PORT", "29511"))
+        from .parallel_worker import train
+
+        train(layout, a.model, a.train, a.out, cfg)
+        return 0
+    cmd = launch_command(layout, argv, a.nodes)
+    log.info("launching %d processes: %s", layout.world, " ".join(cmd))
+    return subprocess.run(cmd).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

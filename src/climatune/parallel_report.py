@@ -1,0 +1,88 @@
+"""parallel_report: every layout against the single-process run -> results/parallel/metrics.json + plot.
+
+For each layout: tokens/s and the speedup over "single", the epoch-time estimate, the largest
+per-rank peak memory and its ratio to the single run's peak, and the largest loss difference from
+the single run over the steps (the layouts train on identical global batches, so their curves
+should coincide up to floating-point reduction order).
+
+Run alone: python -m climatune.parallel_report results/parallel/*/metrics.json --out results/parallel/metrics.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ._util import setup_logging, write_json
+from .parallel_worker import read_metrics
+
+log = logging.getLogger(__name__)
+
+
+def compare(layouts: dict) -> dict:
+    base = layouts.get("single")
+    out = {"layouts": {}, "baseline": "single" if base else None}
+    for name, m in layouts.items():
+        row = {k: m[k] for k in ("world_size", "dp", "tp", "pp", "mode", "zero_stage", "tokens_per_s", "epoch_time_s",
+                                 "peak_gib_per_rank", "peak_gib_max", "final_loss", "losses", "device", "dtype")}
+        if base:
+            row["speedup"] = round(m["tokens_per_s"] / base["tokens_per_s"], 3)
+            row["mem_ratio"] = round(m["peak_gib_max"] / base["peak_gib_max"], 3)
+            n = min(len(m["losses"]), len(base["losses"]))
+            row["max_loss_diff"] = round(max(abs(a - b) for a, b in zip(m["losses"][:n], base["losses"][:n])), 6)
+        out["layouts"][name] = row
+    return out
+
+
+def run(metrics_jsons: list, out_json, out_png=None) -> dict:
+    result = compare(read_metrics(metrics_jsons))
+    write_json(out_json, result)
+    for name, r in result["layouts"].items():
+        log.info("%-8s %8.0f tokens/s  speedup %s  peak %.2f GiB/rank  final loss %.5f  max |dloss| %s", name,
+                 r["tokens_per_s"], r.get("speedup"), r["peak_gib_max"], r["final_loss"], r.get("max_loss_diff"))
+    if out_png:
+        plot(result, out_png)
+    return result
+
+
+def plot(result: dict, out_png) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["layouts"]
+    names = list(rows)
+    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
+    ax[0].bar(names, [rows[n]["tokens_per_s"] for n in names], color="tab:blue")
+    for i, n in enumerate(names):
+        if "speedup" in rows[n]:
+            ax[0].text(i, rows[n]["tokens_per_s"], f"{rows[n]['speedup']:.2f}x", ha="center", va="bottom", fontsize=8)
+    ax[0].set(ylabel="tokens/s", title="throughput (speedup over single)")
+    ax[1].bar(names, [rows[n]["peak_gib_max"] for n in names], color="tab:orange")
+    ax[1].set(ylabel="GiB", title="peak memory of the largest rank")
+    for n in names:
+        ax[2].plot(range(1, len(rows[n]["losses"]) + 1), rows[n]["losses"], marker="o", ms=3, label=n)
+    ax[2].set(xlabel="optimizer step", ylabel="loss", title="loss on identical global batches")
+    ax[2].legend(fontsize=8)
+    for a in ax:
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m climatune.parallel_report", description=__doc__.splitlines()[0])
+    ap.add_argument("metrics", nargs="+")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--plot")
+    ap.add_argument("--log")
+    a = ap.parse_args(argv)
+    setup_logging(a.log)
+    run(a.metrics, a.out, a.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+# RAG stages: chunk -> embed -> index (one per type) -> questions -> retrieve (per index)
+# -> generate (per system) -> benchmark.
+
+
+rule rag_chunk:
+    input:
+        split="results/corpus/split.json",
+        texts=expand("results/corpus/text/{doc}.txt", doc=DOCS),
+        metas=expand("results/corpus/text/{doc}.json", doc=DOCS),
+    output:
+        "results/rag/chunks.jsonl",
+    log:
+        "logs/rag_chunk/rag_chunk.log",
+    benchmark:
+        "benchmarks/rag_chunk/rag_chunk.tsv"
+    params:
+        embedder=RAG["embedder"],
+        chunk_tokens=RAG["chunk_tokens"],
+        overlap=RAG["chunk_overlap"],
+    conda:
+        "../../envs/rag.yaml"
+    script:
+        "../scripts/rag_chunk.py"
+
+
+rule rag_embed:
+    input:
+        "results/rag/chunks.jsonl",
+    output:
+        vectors="results/rag/embeddings.npy",
+        info="results/rag/embeddings.json",
+    log:
+        "logs/rag_embed/rag_embed.log",
+    benchmark:
+        "benchmarks/rag_embed/rag_embed.tsv"
+    params:
+        embedder=RAG["embedder"],
+        batch=RAG["embed_batch"],
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../../envs/rag.yaml"
+    script:
+        "../scripts/rag_embed.py"
+
+
+rule rag_index:
+    input:
+        "results/rag/embeddings.npy",
+    output:
+        index="results/rag/index/{index}.faiss",
+        info="results/rag/index/{index}.json",
+    log:
+        "logs/rag_index/{index}.log",
+    benchmark:
+        "benchmarks/rag_index/{index}.tsv"
+    params:
+        params=lambda w: RAG.get(w.index, {}),
+        seed=config["train"]["seed"],
+    threads: workflow.cores
+    conda:
+        "../../envs/rag.yaml"
+    script:
+        "../scripts/rag_index.py"
+
+
+rule rag_questions:
+    input:
+        unpack(get_questions_inputs),
+    output:
+        "results/rag/questions.jsonl",
+    log:
+        "logs/rag_questions/rag_questions.log",
+    benchmark:
+        "benchmarks/rag_questions/rag_questions.tsv"
+    params:
+        q=RAG["questions"],
+    conda:
+        "../../envs/rag.yaml"
+    script:
+        "../scripts/rag_questions.py"
+
+
+rule rag_retrieve:
+    input:
+        unpack(get_retrieve_inputs),
+    output:
+        "results/rag/retrieval/{index}.json",
+    log:
+        "logs/rag_retrieve/{index}.log",
+    benchmark:
+        "benchmarks/rag_retrieve/{index}.tsv"
+    params:
+        params=lambda w: RAG.get(w.index, {}),
+        embedder=RAG["embedder"],
+        k=RAG["top_k"],
+        min_seconds=RAG["min_seconds"],
+        faiss_threads=RAG["threads"],
+        rerank=RAG["rerank"],
+    threads: workflow.cores
+    conda:
+        "../../envs/rag.yaml"
+    script:
+        "../scripts/rag_retrieve.py"
+
+
+rule rag_generate:
+    input:
+        unpack(get_generate_inputs),
+    output:
+        answers="results/rag/answers/{system}.jsonl",
+        summary="results/rag/answers/{system}.json",
+    log:
+        "logs/rag_generate/{system}.log",
+    benchmark:
+        "benchmarks/rag_generate/{system}.tsv"
+    params:
+        g=RAG["generate"],
+        index_params=RAG.get(RAG["generate"]["index"], {}),
+        embedder=RAG["embedder"],
+        rerank=RAG["rerank"],
+    threads: workflow.cores
+    resources:
+        mem_mb=32000,
+        runtime=120,
+    conda:
+        "../../envs/rag.yaml"
+    script:
+        "../scripts/rag_generate.py"
+
+
+rule rag_benchmark:
+    input:
+        retrieval=expand("results/rag/retrieval/{index}.json", index=RAG["indexes"]),
+        systems=expand("results/rag/answers/{system}.json", system=RAG["generate"]["systems"]),
+    output:
+        metrics="results/rag/metrics.json",
+        table=report("results/rag/comparison.md", caption="../report/rag.rst", category="RAG"),
+        plot=report("results/rag/rag.png", caption="../report/rag.rst", category="RAG"),
+    log:
+        "logs/rag_benchmark/rag_benchmark.log",
+    benchmark:
+        "benchmarks/rag_benchmark/rag_benchmark.tsv"
+    conda:
+        "../../envs/rag.yaml"
+    script:
+        "../scripts/rag_benchmark.py"

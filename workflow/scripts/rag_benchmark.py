@@ -1,0 +1,10 @@
+"""Rule rag_benchmark: retrieval per index + the four systems -> metrics, table, plot (see climatune.rag.report)."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the package, also inside conda envs
+from climatune._util import rule_log
+from climatune.rag import report
+
+with rule_log(snakemake.log[0]):
+    o = snakemake.output
+    report.run(list(snakemake.input.retrieval), list(snakemake.input.systems), o.metrics, o.table, o.plot)
