@@ -52,21 +52,59 @@ def test_cli_refuses_unsupported_layout_without_launching(tmp_path):
     assert res.returncode == 2 and "Megatron" in res.stderr and not (tmp_path / "m.json").exists()
 
 
+# Every cell of the supported matrix (parallel.SUPPORT, shown in the README), as (layout, mode, ZeRO).
+MATRIX = [(kind if kind == "single" else f"{kind}2", mode, zero)
+          for (kind, mode), stages in parallel.SUPPORT.items() if not isinstance(stages, str) for zero in stages]
+MATRIX += [("dp2pp2", "full", 1), ("dp2tp2", "full", 1)]  # the "x dp" rows: 4 processes
+
+
+def _suite(model_dir, data, d, cells) -> None:
+    """One real `python -m climatune.parallel --suite` launch for cells of one world size (gloo on CPU).
+    Tensor-parallel cells go last: AutoTP sets up process groups for the rest of the process."""
+    cells = sorted(cells, key=lambda c: "tp" in c[0])
+    items = [{"layout": lay, "config": {**CFG, "mode": mode, "zero_stage": zero}, "out": str(d / f"{lay}-{mode}-{zero}.json")}
+             for lay, mode, zero in cells]
+    suite = d / f"suite-{cells[0][0]}.json"
+    suite.write_text(json.dumps(items))
+    res = subprocess.run([sys.executable, "-m", "climatune.parallel", "--suite", str(suite), "--model", str(model_dir),
+                          "--train", str(data)], capture_output=True, text=True,
+                         env={**os.environ, "MASTER_PORT": "29533"}, timeout=900)
+    assert res.returncode == 0, f"{cells}:\n{res.stdout[-2000:]}\n{res.stderr[-5000:]}"
+
+
 @pytest.fixture(scope="module")
-def runs(tiny_model_dir, tmp_path_factory):
-    """single, dp2, tp2 and pp2 on the tiny Llama, each a real `python -m climatune.parallel` run."""
+def matrix_runs(tiny_model_dir, tmp_path_factory):
+    """Every supported (layout, mode, ZeRO) on the tiny Llama, for real: one launch per world size."""
     d = tmp_path_factory.mktemp("parallel")
-    rng = np.random.default_rng(0)
-    np.save(d / "train.npy", rng.integers(0, 512, (16, 32)).astype(np.uint16))
-    env = {**os.environ, "MASTER_PORT": "29533"}
-    out = {}
-    for layout in ("single", "dp2", "tp2", "pp2"):
-        res = subprocess.run([sys.executable, "-m", "climatune.parallel", "--layout", layout, "--model",
-                              str(tiny_model_dir), "--train", str(d / "train.npy"), "--out", str(d / f"{layout}.json"),
-                              "--config", json.dumps(CFG)], capture_output=True, text=True, env=env, timeout=600)
-        assert res.returncode == 0, f"{layout}:\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}"
-        out[layout] = json.loads((d / f"{layout}.json").read_text())
-    return out
+    np.save(d / "train.npy", np.random.default_rng(0).integers(0, 512, (16, 32)).astype(np.uint16))
+    by_world: dict[int, list] = {}
+    for cell in MATRIX:
+        by_world.setdefault(parallel.parse_layout(cell[0]).world, []).append(cell)
+    for cells in by_world.values():
+        _suite(tiny_model_dir, d / "train.npy", d, cells)
+    return {c: json.loads((d / f"{c[0]}-{c[1]}-{c[2]}.json").read_text()) for c in MATRIX}
+
+
+@pytest.fixture(scope="module")
+def runs(matrix_runs):
+    """The full-fine-tuning runs at ZeRO-1 (0 for single, whose ZeRO is always 0) by layout name."""
+    return {lay: matrix_runs[(lay, "full", 0 if lay == "single" else 1)] for lay in ("single", "dp2", "tp2", "pp2")}
+
+
+def test_matrix_covers_the_readme_table():
+    from .conftest import REPO
+
+    assert parallel.support_markdown() in (REPO / "README.md").read_text()
+    assert ("dp2", "qlora", 2) in MATRIX and ("pp2", "full", 0) in MATRIX and len(MATRIX) >= 12
+
+
+@pytest.mark.parametrize("layout, mode, zero", MATRIX, ids=[f"{l}-{m}-zero{z}" for l, m, z in MATRIX])
+def test_every_supported_cell_trains_like_a_single_process(matrix_runs, layout, mode, zero):
+    m, single = matrix_runs[(layout, mode, zero)], matrix_runs[("single", mode, 0)]
+    assert m["mode"] == mode and m["zero_stage"] == zero
+    rtol = 2e-4 if mode == "full" else 1e-3  # 4-bit dequantisation order adds a little noise
+    np.testing.assert_allclose(m["losses"], single["losses"], rtol=rtol)
+    assert m["losses"][-1] != m["losses"][0]
 
 
 @pytest.mark.parametrize("layout", ["dp2", "tp2", "pp2"])

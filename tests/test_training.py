@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -99,3 +101,62 @@ def test_cpu_dtype_is_chosen_by_measurement():
     assert dt in (torch.float32, torch.bfloat16)
     assert "ms" in T._CPU_BF16 and set(T._CPU_BF16["ms"]) == {"float32", "bfloat16"}
     assert T.resolve_dtype("fp16", torch.device("cpu")) == torch.float16
+
+
+# --- the speed/memory switches of the fine-tune stage (issue: twice the seed recipe's throughput) ------
+
+
+def test_upcast_switch_matches_peft_preparation_and_changes_nothing_in_fp32(tiny_model_dir):
+    x = torch.randint(0, 512, (2, 32))
+    losses = {}
+    for upcast in (False, True):
+        cfg = T.TrainConfig(seq_len=32, precision="fp32", gradient_checkpointing=False, lora_dropout=0.0,
+                            upcast_non_quantized=upcast)
+        torch.manual_seed(0)
+        m = T.build_model(tiny_model_dir, cfg, torch.device("cpu"))
+        losses[upcast] = float(T.causal_lm_loss(m, x, "chunked"))
+    torch.testing.assert_close(losses[True], losses[False], rtol=1e-6, atol=1e-6)
+
+
+def test_upcast_switch_keeps_non_quantized_weights_in_compute_dtype(tiny_model_dir):
+    for upcast, want in ((True, torch.float32), (False, torch.bfloat16)):
+        cfg = T.TrainConfig(seq_len=32, precision="bf16", gradient_checkpointing=False, upcast_non_quantized=upcast)
+        m = T.build_model(tiny_model_dir, cfg, torch.device("cpu"))
+        norm = next(p for n, p in m.named_parameters() if n.endswith("input_layernorm.weight"))
+        assert norm.dtype == want, (upcast, norm.dtype)
+
+
+def test_fused_kernels_need_cuda_and_auto_is_off_on_cpu():
+    assert T.resolve_fused("auto", torch.device("cpu")) is False
+    assert T.resolve_loss("auto", torch.device("cpu")) == "chunked"
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        T.resolve_fused(True, torch.device("cpu"))
+
+
+def test_expandable_segments_default_respects_the_user(monkeypatch):
+    monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF", raising=False)
+    T.configure_cuda_allocator()
+    assert os.environ["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"
+    monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "max_split_size_mb:128")
+    T.configure_cuda_allocator()
+    assert os.environ["PYTORCH_CUDA_ALLOC_CONF"] == "max_split_size_mb:128"
+
+
+def test_seed_and_ours_variants_of_the_benchmark_agree_on_cpu(tiny_model_dir):
+    """The two configurations bench/qlora_bench.py compares compute the same loss (fp32 on CPU)."""
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("qlora_bench", REPO / "bench" / "qlora_bench.py")
+    qb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(qb)
+    x = torch.randint(0, 512, (2, 32))
+    got = {}
+    for name in ("seed", "ours"):
+        cfg = T.TrainConfig.from_dict({**qb.VARIANTS[name], "device": "cpu", "precision": "fp32", "seq_len": 32,
+                                       "lora_dropout": 0.0})
+        torch.manual_seed(0)
+        m = T.build_model(tiny_model_dir, cfg, torch.device("cpu"))
+        got[name] = float(T.causal_lm_loss(m, x, T.resolve_loss(cfg.loss, torch.device("cpu"))))
+    torch.testing.assert_close(got["ours"], got["seed"], rtol=1e-5, atol=1e-5)

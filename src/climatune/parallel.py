@@ -31,20 +31,22 @@ from ._util import UserError, setup_logging
 log = logging.getLogger(__name__)
 
 MODES = ("full", "lora", "qlora")
-# (kind, mode) -> ZeRO stages that work, or the reason it does not.
+# (kind, mode) -> the ZeRO stages that tests/test_parallel.py runs (and climatune therefore accepts),
+# or the reason the combination does not work.
 SUPPORT = {
     ("single", "full"): (0,), ("single", "lora"): (0,), ("single", "qlora"): (0,),
-    ("dp", "full"): (0, 1, 2, 3), ("dp", "lora"): (0, 1, 2), ("dp", "qlora"): (0, 1, 2),
-    ("tp", "full"): (0, 1, 2),
+    ("dp", "full"): (0, 1, 2, 3), ("dp", "lora"): (2,), ("dp", "qlora"): (2,),
+    ("tp", "full"): (1, 2),
     ("tp", "lora"): "AutoTP replaces the LoRA-wrapped linear layers, leaving 0 trainable parameters",
     ("tp", "qlora"): "AutoTP cannot shard bitsandbytes 4-bit weights (shape error at initialisation)",
-    ("pp", "full"): (0, 1),
+    ("pp", "full"): (0, 1),  # DeepSpeed's pipeline engine allows ZeRO 0-1 only
     ("pp", "lora"): "LoRA inside PipelineModule stages is not a DeepSpeed-documented path; not built",
     ("pp", "qlora"): "QLoRA inside PipelineModule stages is not a DeepSpeed-documented path; not built",
 }
 WHY_ZERO = {"pp": "DeepSpeed pipeline parallelism supports ZeRO stage 0 or 1 only",
-            "tp": "AutoTP training works with ZeRO stages 0-2",
-            "dp": "ZeRO-3 shards the base weights, which peft's LoRA/QLoRA wrapping does not support here",
+            "tp": "AutoTP training is tested here with ZeRO stages 1-2",
+            "dp": "LoRA/QLoRA under data parallelism is tested here with ZeRO-2 (ZeRO-3 would shard the "
+                  "frozen base that peft wraps)",
             "single": "a single process uses no ZeRO"}
 
 
@@ -127,6 +129,22 @@ def support_matrix() -> list[dict]:
     return rows
 
 
+def support_markdown() -> str:
+    """The README's supported-layout matrix (tests check that the README shows exactly this)."""
+    head = "| layout | full | lora | qlora |\n|---|---|---|---|"
+    names = {"single": "single (1 process)", "dp": "dpN (ZeRO data parallel)", "tp": "tpN (AutoTP), tpN x dp",
+             "pp": "ppN (PipelineModule), ppN x dp"}
+    lines = [head]
+    for kind in ("single", "dp", "tp", "pp"):
+        cells = []
+        for mode in MODES:
+            v = SUPPORT[(kind, mode)]
+            cells.append(f"no: {v}" if isinstance(v, str) else "ZeRO " + "/".join(map(str, v)))
+        lines.append(f"| {names[kind]} | " + " | ".join(cells) + " |")
+    lines.append("| tpN x ppN (any dp) | no: no DeepSpeed path without Megatron | no | no |")
+    return "\n".join(lines)
+
+
 # --- launching ----------------------------------------------------------------------------------
 
 
@@ -154,39 +172,55 @@ def _slurm_head_node() -> str:
                           check=True).stdout.split()[0]
 
 
+def read_runs(a) -> list[tuple[Layout, dict, str]]:
+    """(layout, settings, metrics path) of each run: one from --layout/--config/--out, or a --suite
+    file (a JSON list of {"layout", "config", "out"}) of runs with one world size, run one after the
+    other in a single launch (one process start-up for a sweep of layouts or ZeRO stages)."""
+    if a.suite:
+        items = json.loads(open(a.suite).read())
+        runs = [(parse_layout(i["layout"]), i.get("config", {}), i["out"]) for i in items]
+    else:
+        if not (a.layout and a.out):
+            raise UnsupportedLayout("give --layout and --out, or --suite")
+        runs = [(parse_layout(a.layout), json.loads(a.config), a.out)]
+    for layout, cfg, _ in runs:
+        check_supported(layout, cfg.get("mode", "full"), zero_stage(layout, cfg))
+        check_batch(layout, cfg.get("global_batch", 8), cfg.get("micro_batch", 2))
+    if len({r[0].world for r in runs}) != 1:
+        raise UnsupportedLayout("a suite must hold runs of one world size (one launch)")
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="python -m climatune.parallel", description=__doc__.splitlines()[0])
-    ap.add_argument("--layout", required=True)
+    ap.add_argument("--layout")
     ap.add_argument("--model", required=True, help="prepared model folder (results/model/base)")
     ap.add_argument("--train", required=True, help="results/tokens/train.npy")
-    ap.add_argument("--out", required=True, help="metrics.json of this layout")
+    ap.add_argument("--out", help="metrics.json of this layout")
     ap.add_argument("--config", default="{}", help="JSON object of parallel settings (config.yaml's parallel:)")
+    ap.add_argument("--suite", help="JSON file: list of {layout, config, out} of one world size, run in one launch")
     ap.add_argument("--nodes", type=int, default=1)
     # not "--log": torchrun's own parser would take it for an abbreviation of --log-dir
     ap.add_argument("--log-file")
     a = ap.parse_args(argv)
     setup_logging(a.log_file)
-    cfg = json.loads(a.config)
-    layout = parse_layout(a.layout)
     try:
-        check_supported(layout, cfg.get("mode", "full"), zero_stage(layout, cfg))
-        check_batch(layout, cfg.get("global_batch", 8), cfg.get("micro_batch", 2))
+        runs = read_runs(a)
     except UnsupportedLayout as e:
         log.error("%s", e)
         return 2
-    if "LOCAL_RANK" in os.environ:  # under torchrun: this process is one rank
+    world = runs[0][0].world
+    if "LOCAL_RANK" in os.environ or world == 1:  # one rank of a launch, or a single process
+        if world == 1:
+            os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
+                              MASTER_PORT=os.environ.get("MASTER_PORT", "29511"))
         from .parallel_worker import train
 
-        train(layout, a.model, a.train, a.out, cfg)
+        for layout, cfg, out in runs:
+            train(layout, a.model, a.train, out, cfg)
         return 0
-    if layout.world == 1:  # no launcher needed for one process
-        os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
-                          MASTER_PORT=os.environ.get("MASTER_PORT", "29511"))
-        from .parallel_worker import train
-
-        train(layout, a.model, a.train, a.out, cfg)
-        return 0
+    layout = runs[0][0]
     cmd = launch_command(layout, argv, a.nodes)
     log.info("launching %d processes: %s", layout.world, " ".join(cmd))
     return subprocess.run(cmd).returncode

@@ -160,6 +160,11 @@ def train(layout: Layout, model_dir, train_npy, out, cfg: dict) -> dict:
         log.info("%s: %.0f tokens/s, epoch ~%.0fs, peak GiB per rank %s, final loss %.5f", layout.name,
                  tokens_per_s, result["epoch_time_s"], peaks, losses[-1])
     dist.barrier()
+    engine.destroy()  # a suite builds the next engine in this process
+    del engine, model
+    import gc
+
+    gc.collect()
     return result
 
 
