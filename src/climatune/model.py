@@ -74,7 +74,7 @@ def load_source(source: str, tokenizer: str | None = None, seed: int = 0, init_d
     """(model in fp32, tokenizer, description) for any supported source. Random weights are
     drawn on `init_device` (a GPU draws a 3B model in seconds, a CPU in a minute)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     if source.startswith("random:"):
         tok, _ = load_source_tokenizer(tokenizer or SMOLLM2)

@@ -165,9 +165,17 @@ def launch_command(layout: Layout, argv: list[str], nodes: int = 1, gpus_per_nod
 
 
 def _slurm_head_node() -> str:
+    """First node of this SLURM job. The executor plugin strips SLURM_* (but SLURM_JOB_ID) from jobs it
+    does not wrap in srun, so the node list is asked of scontrol when the variable is gone."""
+    if not shutil.which("scontrol"):
+        raise UnsupportedLayout("several nodes were asked for, but scontrol is not available (not in SLURM?)")
     nodelist = os.environ.get("SLURM_JOB_NODELIST")
-    if not nodelist or not shutil.which("scontrol"):
-        raise UnsupportedLayout("several nodes were asked for outside a SLURM allocation (no SLURM_JOB_NODELIST)")
+    if not nodelist:
+        job = os.environ.get("SLURM_JOB_ID")
+        if not job:
+            raise UnsupportedLayout("several nodes were asked for outside a SLURM allocation (no SLURM_JOB_ID)")
+        info = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True, check=True).stdout
+        nodelist = re.search(r"\bNodeList=(\S+)", info).group(1)
     return subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True,
                           check=True).stdout.split()[0]
 

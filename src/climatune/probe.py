@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import time
-from pathlib import Path
 
 from . import training as T
 from ._util import (GIB, UserError, environment, peak_rss_bytes, release_free_memory, reset_peak_rss, setup_logging,

@@ -16,7 +16,7 @@ rule parallel:
         cfg=PARALLEL_CFG,
     threads: lambda wildcards: layout_world(wildcards.layout)
     resources:
-        gpus=lambda wildcards: layout_world(wildcards.layout),
+        gpu=lambda wildcards: layout_world(wildcards.layout),
         nodes=config["parallel"]["nodes"],
         mem_mb=64000,
         runtime=240,
