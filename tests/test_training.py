@@ -160,3 +160,28 @@ def test_seed_and_ours_variants_of_the_benchmark_agree_on_cpu(tiny_model_dir):
         m = T.build_model(tiny_model_dir, cfg, torch.device("cpu"))
         got[name] = float(T.causal_lm_loss(m, x, T.resolve_loss(cfg.loss, torch.device("cpu"))))
     torch.testing.assert_close(got["ours"], got["seed"], rtol=1e-5, atol=1e-5)
+
+
+def test_compile_switch_compiles_every_layer_and_matches_eager(tiny_model_dir):
+    """train.compile (off by default: bench/results/compile.json shows it does not pay on an H100) must
+    still be right when a user turns it on: the regionally compiled layers give eager's loss and LoRA
+    gradients (real inductor on CPU; the compilation takes tens of seconds here)."""
+    torch._dynamo.reset()
+    x = torch.randint(0, 256, (2, 16))
+    out = {}
+    for compiled in (False, True):
+        cfg = T.TrainConfig(seq_len=16, precision="fp32", quantization="none", gradient_checkpointing=False,
+                            lora_dropout=0.0, compile=compiled)
+        torch.manual_seed(0)
+        model = T.build_model(tiny_model_dir, cfg, torch.device("cpu"))
+        layers = T.decoder_layers(model)
+        assert all((getattr(m, "_compiled_call_impl", None) is not None) == compiled for m in layers)
+        loss = T.causal_lm_loss(model, x, "chunked")
+        loss.backward()
+        out[compiled] = (loss.detach(), _grads(model))
+    torch._dynamo.reset()
+    (l0, g0), (l1, g1) = out[False], out[True]
+    torch.testing.assert_close(l1, l0, rtol=1e-5, atol=1e-5)
+    assert g0.keys() == g1.keys() and g0
+    for n in g0:
+        torch.testing.assert_close(g1[n], g0[n], rtol=1e-3, atol=1e-6)

@@ -53,6 +53,7 @@ class TrainConfig:
     loss_chunk_tokens: int = 4096
     upcast_non_quantized: bool = False  # true: norms/embeddings/head in fp32 (peft's kbit preparation)
     fused_kernels: bool | str = "auto"  # Liger RMSNorm/SwiGLU/RoPE Triton kernels (auto: on CUDA if installed)
+    compile: bool = False  # torch.compile each decoder layer (regional compilation)
     checkpoint_every: int = 50
     keep_checkpoints: int = 2
     log_every: int = 1
@@ -194,7 +195,24 @@ def build_model(model_dir: str | Path, cfg: TrainConfig, device=None, lora: bool
         model = _add_lora(model, cfg)
     set_gradient_checkpointing(model, bool(cfg.gradient_checkpointing is True))
     model.train()
+    if cfg.compile:
+        compile_layers(model)
     return model
+
+
+def decoder_layers(model) -> list:
+    """The decoder layers of a (peft-wrapped) Llama-family model."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return list(base.model.layers)
+
+
+def compile_layers(model) -> int:
+    """Regional torch.compile: each decoder layer compiled in place (identical layers share the compiled
+    code, so the compile cost is one layer's, not the model's). Returns the number of layers compiled."""
+    layers = decoder_layers(model)
+    for layer in layers:
+        layer.compile()
+    return len(layers)
 
 
 def _add_lora(model, cfg: TrainConfig):
