@@ -46,6 +46,31 @@ def test_batch_arithmetic():
         parallel.check_batch(parallel.parse_layout("dp2"), 6, 4)
 
 
+def test_launch_command_local_and_under_slurm(monkeypatch):
+    """One local torchrun; inside a SLURM job one srun step with a torchrun per node (c10d on the first
+    node for several); node counts that disagree with the allocation or the layout are named."""
+    dp4 = parallel.parse_layout("dp4")
+    cmd = parallel.launch_command(dp4, ["--layout", "dp4"])
+    assert cmd[1:5] == ["-m", "torch.distributed.run", "--nproc_per_node=4", "--standalone"], cmd
+    assert cmd[-4:] == ["-m", "climatune.parallel", "--layout", "dp4"]
+    with pytest.raises(parallel.UnsupportedLayout, match="needs a SLURM allocation of 2 nodes"):
+        parallel.launch_command(dp4, [], nodes=2)
+    with pytest.raises(parallel.UnsupportedLayout, match="cannot split evenly"):
+        parallel.launch_command(dp4, [], nodes=3, slurm_nodes=["a", "b", "c"])
+    with pytest.raises(parallel.UnsupportedLayout, match="has 1 node.*parallel_nodes: 2"):
+        parallel.launch_command(dp4, [], nodes=2, slurm_nodes=["gpu01"])
+    monkeypatch.setenv("SLURM_JOB_ID", "12345")
+    cmd = parallel.launch_command(dp4, ["--x"], nodes=2, cpus_per_node=16, slurm_nodes=["gpu01", "gpu02"])
+    assert cmd[:7] == ["srun", "--nodes=2", "--ntasks=2", "--ntasks-per-node=1", "--mem=0", "--kill-on-bad-exit=1",
+                       "--cpus-per-task=16"], cmd
+    assert "--nproc_per_node=2" in cmd and "--nnodes=2" in cmd and "--rdzv_id=12345" in cmd
+    assert "--rdzv_endpoint=gpu01:32345" in cmd and "--standalone" not in cmd
+    one = parallel.launch_command(dp4, [], nodes=1, slurm_nodes=["gpu01"])
+    assert one[:2] == ["srun", "--nodes=1"] and "--standalone" in one and "--nproc_per_node=4" in one
+    monkeypatch.setenv("SLURM_STEP_ID", "0")  # already inside a step (srun snakemake ...): no nested step
+    assert not parallel.in_slurm_allocation()
+
+
 def test_cli_refuses_unsupported_layout_without_launching(tmp_path):
     res = subprocess.run([sys.executable, "-m", "climatune.parallel", "--layout", "tp2pp2", "--model", "x", "--train",
                           "y", "--out", str(tmp_path / "m.json")], capture_output=True, text=True)

@@ -121,8 +121,8 @@ def run_jobs(output: str) -> dict[str, list[dict[str, str]]]:
 
 
 def summary_line(job: dict[str, str]) -> str:
-    keys = ("JobId", "Comment", "JobState", "Partition", "Account", "NumCPUs", "TresPerJob", "JOB_GRES",
-            "TRES", "StartTime", "EndTime")
+    keys = ("JobId", "Comment", "JobState", "Partition", "Account", "NumNodes", "NumCPUs", "TresPerJob",
+            "TresPerNode", "JOB_GRES", "TRES", "StartTime", "EndTime")
     return " ".join(f"{k}={job[k]}" for k in keys if k in job)
 
 
@@ -135,10 +135,10 @@ def _env(site: Path) -> dict[str, str]:
             "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def smk_cmd(work: Path, cfg: Path, *args: str, target: str = "results/eval/perplexity.json") -> list[str]:
+def smk_cmd(work: Path, cfg: Path, *args: str, targets: tuple = ("results/eval/perplexity.json",)) -> list[str]:
     """snakemake (with the plugin's status polling kept at 2 s: tests/slurm/snakemake_fastpoll.py) on this
-    checkout's Snakefile; the target goes before --configfile, which takes several values."""
-    return [sys.executable, str(HERE / "snakemake_fastpoll.py"), target, "-s", str(REPO / "Snakefile"),
+    checkout's Snakefile; the targets go before --configfile, which takes several values."""
+    return [sys.executable, str(HERE / "snakemake_fastpoll.py"), *targets, "-s", str(REPO / "Snakefile"),
             "--directory", str(work), "--profile", str(PROFILE), *args, "--configfile", str(cfg)]
 
 
@@ -146,7 +146,8 @@ def smk_cmd(work: Path, cfg: Path, *args: str, target: str = "results/eval/perpl
 def slurm_run(slurm_cluster, tmp_path_factory, tiny_tokenizer_dir):
     """The corpus and model stages up to perplexity, every job a SLURM job, with one interruption:
     run 1 is stopped by `scancel` of the finetune job once it wrote a checkpoint; run 2 (the same command
-    with --rerun-incomplete) resumes finetune from that checkpoint and finishes."""
+    with --rerun-incomplete, plus the dp2 layout of the parallel stage) resumes finetune from that
+    checkpoint and finishes."""
     work = tmp_path_factory.mktemp("slurm_wf")
     for i, t in enumerate(DOCS):
         make_pdf(work / "pdfs" / f"report_{i}.pdf", [f"Report {i} on {t}. " + ENGLISH * 4] * 3,
@@ -161,6 +162,9 @@ def slurm_run(slurm_cluster, tmp_path_factory, tiny_tokenizer_dir):
                   "lr": 0.01, "precision": "fp32", "gradient_checkpointing": False},
         "perplexity": {"precision": "fp32", "bootstrap": 100},
         "probe": {"max_micro_batch": 2},
+        # run 2 also trains one 2-process DeepSpeed layout (gloo here): the parallel rule's own srun step
+        "parallel": {"layouts": ["dp2"], "mode": "full", "zero_stage": 1, "global_batch": 2, "micro_batch": 1,
+                     "steps": 2, "precision": "auto"},
     })
     env = _env(work / "site.yaml")
     ckpts = work / "results/finetune/checkpoints"
@@ -189,8 +193,9 @@ def slurm_run(slurm_cluster, tmp_path_factory, tiny_tokenizer_dir):
     run1 = out1.read_text()
     t1 = time.time()
     summary_after_cancel = (work / "results/finetune/summary.json").exists()
-    res = subprocess.run(smk_cmd(work, cfg, "--rerun-incomplete"), cwd=work, env=env, capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run(smk_cmd(work, cfg, "--rerun-incomplete", targets=(
+        "results/eval/perplexity.json", "results/parallel/dp2/metrics.json")), cwd=work, env=env,
+        capture_output=True, text=True, timeout=300)
     run2 = res.stdout + res.stderr
     print(f"run 1 (finetune job {cancelled} cancelled at {at}): {t1 - t0:.0f}s, exit {rc1}; "
           f"run 2: {time.time() - t1:.0f}s, exit {res.returncode}")
@@ -240,14 +245,14 @@ def test_dry_run_needs_no_slurm_and_shows_resources(tmp_path):
         assert "slurm_partition=cpu" in blocks[rule] and "gpu" not in blocks[rule], blocks[rule]
     assert "threads: 8" in blocks["tokenize"]
     assert out.count("Group job extract") == 1  # the 11 demo PDFs: one SLURM job
-    for rule, block in all_blocks:  # one job per layout: its world size in GPUs, one task (one launcher)
+    for rule, block in all_blocks:  # one job per layout: its world size in GPUs (GRES per node), unwrapped
         if rule == "parallel":
             from climatune.parallel import parse_layout
 
             world = parse_layout(re.search(r"layout=(\w+)", block).group(1)).world
             res = dict(re.findall(r"(\w+)=([^,\s]+)", block.split("resources:")[1]))
-            got = (res["slurm_partition"], res["gpu"], res["gpu_model"], res["tasks"], res["tasks_per_gpu"])
-            assert got == ("a100", str(world), "a100", "1", "0"), block
+            got = (res["slurm_partition"], res["gres"], res["gpu"], res["nodes"], res["mpi"])
+            assert got == ("a100", f"gpu:a100:{world}", "0", "1", "srun"), block
             assert f"threads: {8 * world}\n" in block, block
 
 
@@ -274,7 +279,15 @@ def test_profile_defaults_and_overrides(monkeypatch, tmp_path, capsys):
     assert sr["finetune:slurm_partition"] == "a100" and sr["finetune:gpu"] == "1"
     assert sr["finetune:gpu_model"] == "a100" and sr["finetune:mem_mb"] == "64000"
     assert st["finetune"] == "8" and args.cores == 32 and args.group_components == {"extract": 100}
-    assert sr["parallel:tasks_per_gpu"] == "0" and "extract_text:slurm_partition" not in sr
+    assert sr["parallel:mpi"] == "srun" and sr["parallel:gpu"] == "0" and "extract_text:slurm_partition" not in sr
+    par = {k.split(":")[1]: v for k, v in sr.items() if k.startswith("parallel:")}
+    assert eval(par["gres"], {"wildcards": SimpleNamespace(layout="dp4pp2")}) == "gpu:a100:8"
+    assert eval(par["nodes"], {"wildcards": SimpleNamespace(layout="dp4pp2")}) == 1
+    two = _parsed_profile(monkeypatch, CLIMATUNE_SLURM_PARALLEL_NODES="2")[1]  # 2 nodes: GPUs, CPUs, memory per node
+    par2 = {k.split(":")[1]: v for k, v in two.items() if k.startswith("parallel:")}
+    ev = {name: eval(par2[name], {"wildcards": SimpleNamespace(layout="dp4pp2")}) for name in ("gres", "nodes", "mem_mb")}
+    assert ev == {"gres": "gpu:a100:4", "nodes": 2, "mem_mb": 4 * 64000}, ev
+    assert eval(par2["nodes"], {"wildcards": SimpleNamespace(layout="single")}) == 1  # one process: one node
     example = _parsed_profile(monkeypatch, CLIMATUNE_SLURM_SITE=str(REPO / "profiles/site.example.yaml"))
     assert example[:3] == (dr, sr, st)  # the example file shows the defaults
 
@@ -367,4 +380,22 @@ def test_cancelled_finetune_resumes_from_checkpoint(slurm_run):
     assert len(resumed) == 1 and 0 < int(resumed[0]) < FINETUNE_STEPS, slurm_run.finetune_log[-3000:]
     summary = json.loads((slurm_run.work / "results/finetune/summary.json").read_text())
     assert summary["steps"] == FINETUNE_STEPS
-    assert set(slurm_run.jobs2) == {"finetune", "perplexity"}  # nothing else was redone
+    assert set(slurm_run.jobs2) == {"finetune", "perplexity", "parallel"}  # nothing else was redone
+
+
+@pytest.mark.slurm
+def test_parallel_job_starts_its_own_srun_step(slurm_run):
+    """The dp2 layout: one a100 job with 2 GPUs as GRES on its node, run without the plugin's srun wrapper;
+    its launcher started one srun step with torchrun (2 ranks) and the layout trained."""
+    (job,) = slurm_run.jobs2["parallel"]
+    print(summary_line(job))
+    assert job["JobState"] == "COMPLETED" and job["Partition"] == "a100", job["_line"]
+    assert job.get("JOB_GRES") == "gpu:a100:2" and job.get("NumNodes") == "1", job["_line"]
+    assert "gpu:a100:2" in job.get("TresPerNode", ""), job["_line"]  # sbatch --gres=gpu:a100:2 (per node)
+    log = (slurm_run.work / "logs/parallel/dp2.log").read_text()
+    launch = re.search(r"launching 2 processes: (.*)", log)
+    assert launch and launch.group(1).startswith("srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --mem=0 "
+                                                 "--kill-on-bad-exit=1 --cpus-per-task=2 "), log[-3000:]
+    assert "--nproc_per_node=2 --standalone" in launch.group(1)
+    metrics = json.loads((slurm_run.work / "results/parallel/dp2/metrics.json").read_text())
+    assert metrics["world_size"] == 2 and len(metrics["losses"]) == 2, metrics

@@ -148,36 +148,58 @@ def support_markdown() -> str:
 # --- launching ----------------------------------------------------------------------------------
 
 
-def launch_command(layout: Layout, argv: list[str], nodes: int = 1, gpus_per_node: int | None = None) -> list[str]:
-    """torchrun with one process per rank; under SLURM with several nodes, srun starts one torchrun
-    per node with a c10d rendezvous on the first node."""
-    per_node = gpus_per_node or -(-layout.world // nodes)
+def in_slurm_allocation() -> bool:
+    """Inside a SLURM job but not inside one of its steps: where this launcher starts its own step (the
+    SLURM profile runs `parallel` jobs unwrapped, `mpi` set, so the job's whole allocation is ours)."""
+    return bool(os.environ.get("SLURM_JOB_ID")) and not os.environ.get("SLURM_STEP_ID") and bool(shutil.which("srun"))
+
+
+def launch_command(layout: Layout, argv: list[str], nodes: int = 1, cpus_per_node: int | None = None,
+                   slurm_nodes: list[str] | None = None) -> list[str]:
+    """The launch of one layout: torchrun with one process per rank (per GPU on GPUs).
+
+    Inside a SLURM allocation (`slurm_nodes`: its hosts) it is one `srun` step with one torchrun per node,
+    the step given all the job's GPUs and memory on each node and `cpus_per_node` CPUs; several nodes meet
+    at a c10d rendezvous on the first node. Outside SLURM it is one local torchrun (one node only)."""
+    per_node = -(-layout.world // nodes)
     if per_node * nodes != layout.world:
-        raise UnsupportedLayout(f"layout {layout.name} needs {layout.world} processes, but {nodes} node(s) x "
-                                f"{per_node} per node = {per_node * nodes}")
+        raise UnsupportedLayout(f"layout {layout.name} needs {layout.world} processes, which {nodes} nodes "
+                                f"cannot split evenly (parallel.nodes)")
     torchrun = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={per_node}"]
-    if nodes > 1:
-        head = os.environ.get("MASTER_ADDR") or _slurm_head_node()
-        torchrun += [f"--nnodes={nodes}", "--rdzv_backend=c10d", f"--rdzv_endpoint={head}:29500",
-                     f"--rdzv_id={os.environ.get('SLURM_JOB_ID', 'climatune')}"]
-        return ["srun", f"--nodes={nodes}", "--ntasks-per-node=1", *torchrun, "-m", "climatune.parallel", *argv]
-    return [*torchrun, "--standalone", "-m", "climatune.parallel", *argv]
+    if slurm_nodes is None:
+        if nodes > 1:
+            raise UnsupportedLayout(f"parallel.nodes={nodes} needs a SLURM allocation of {nodes} nodes: run "
+                                    "the workflow with --profile profiles/slurm (site key parallel_nodes) or "
+                                    "inside salloc")
+        return [*torchrun, "--standalone", "-m", "climatune.parallel", *argv]
+    if len(slurm_nodes) != nodes:
+        raise UnsupportedLayout(
+            f"parallel.nodes={nodes}, but this SLURM job has {len(slurm_nodes)} node(s) ({','.join(slurm_nodes)}): "
+            f"set parallel_nodes: {nodes} in the SLURM site file (profiles/site.yaml) or "
+            f"CLIMATUNE_SLURM_PARALLEL_NODES={nodes}, so that the job asks for as many nodes as the config")
+    if nodes == 1:
+        rdzv = ["--standalone"]
+    else:  # a port of this job's own, so two jobs that share a first node do not collide
+        port = 20000 + int(os.environ.get("SLURM_JOB_ID", "0")) % 20000
+        rdzv = [f"--nnodes={nodes}", "--rdzv_backend=c10d", f"--rdzv_endpoint={slurm_nodes[0]}:{port}",
+                f"--rdzv_id={os.environ.get('SLURM_JOB_ID', 'climatune')}"]
+    srun = ["srun", f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1", "--mem=0",
+            "--kill-on-bad-exit=1", *([f"--cpus-per-task={cpus_per_node}"] if cpus_per_node else [])]
+    return [*srun, *torchrun, *rdzv, "-m", "climatune.parallel", *argv]
 
 
-def _slurm_head_node() -> str:
-    """First node of this SLURM job. The executor plugin strips SLURM_* (but SLURM_JOB_ID) from jobs it
-    does not wrap in srun, so the node list is asked of scontrol when the variable is gone."""
+def slurm_job_nodes() -> list[str]:
+    """Hosts of this SLURM job. The executor plugin strips SLURM_* (but SLURM_JOB_ID) from the jobs it
+    runs, so the node list is asked of scontrol when SLURM_JOB_NODELIST is gone."""
     if not shutil.which("scontrol"):
-        raise UnsupportedLayout("several nodes were asked for, but scontrol is not available (not in SLURM?)")
+        raise UnsupportedLayout("inside a SLURM job, but scontrol is not available to read its nodes")
     nodelist = os.environ.get("SLURM_JOB_NODELIST")
     if not nodelist:
-        job = os.environ.get("SLURM_JOB_ID")
-        if not job:
-            raise UnsupportedLayout("several nodes were asked for outside a SLURM allocation (no SLURM_JOB_ID)")
-        info = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True, check=True).stdout
+        info = subprocess.run(["scontrol", "show", "job", os.environ["SLURM_JOB_ID"]], capture_output=True,
+                              text=True, check=True).stdout
         nodelist = re.search(r"\bNodeList=(\S+)", info).group(1)
     return subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True,
-                          check=True).stdout.split()[0]
+                          check=True).stdout.split()
 
 
 def read_runs(a) -> list[tuple[Layout, dict, str]]:
@@ -208,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="metrics.json of this layout")
     ap.add_argument("--config", default="{}", help="JSON object of parallel settings (config.yaml's parallel:)")
     ap.add_argument("--suite", help="JSON file: list of {layout, config, out} of one world size, run in one launch")
-    ap.add_argument("--nodes", type=int, default=1)
+    ap.add_argument("--nodes", type=int, default=1, help="nodes of the launch (config parallel.nodes)")
+    ap.add_argument("--cpus-per-node", type=int, help="CPUs of each node's launcher step under SLURM")
     # not "--log": torchrun's own parser would take it for an abbreviation of --log-dir
     ap.add_argument("--log-file")
     a = ap.parse_args(argv)
@@ -229,7 +252,12 @@ def main(argv: list[str] | None = None) -> int:
             train(layout, a.model, a.train, out, cfg)
         return 0
     layout = runs[0][0]
-    cmd = launch_command(layout, argv, a.nodes)
+    try:
+        cmd = launch_command(layout, argv, a.nodes, a.cpus_per_node,
+                             slurm_job_nodes() if in_slurm_allocation() else None)
+    except UnsupportedLayout as e:
+        log.error("%s", e)
+        return 2
     log.info("launching %d processes: %s", layout.world, " ".join(cmd))
     return subprocess.run(cmd).returncode
 
