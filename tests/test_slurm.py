@@ -251,9 +251,10 @@ def test_dry_run_needs_no_slurm_and_shows_resources(tmp_path):
 
             world = parse_layout(re.search(r"layout=(\w+)", block).group(1)).world
             res = dict(re.findall(r"(\w+)=([^,\s]+)", block.split("resources:")[1]))
-            got = (res["slurm_partition"], res["gres"], res["gpu"], res["nodes"], res["mpi"])
-            assert got == ("a100", f"gpu:a100:{world}", "0", "1", "srun"), block
-            assert f"threads: {8 * world}\n" in block, block
+            got = (res["slurm_partition"], res["gres"], res["gpu"], res["nodes"], res.get("mpi"), res["tasks_per_node"])
+            want = ("a100", f"gpu:a100:{world}", "0", "1", "srun" if world > 1 else None, str(world if world > 1 else 0))
+            assert got == want, block
+            assert "threads: 8\n" in block, block  # per task = per GPU
 
 
 def _parsed_profile(monkeypatch, **env):
@@ -279,15 +280,24 @@ def test_profile_defaults_and_overrides(monkeypatch, tmp_path, capsys):
     assert sr["finetune:slurm_partition"] == "a100" and sr["finetune:gpu"] == "1"
     assert sr["finetune:gpu_model"] == "a100" and sr["finetune:mem_mb"] == "64000"
     assert st["finetune"] == "8" and args.cores == 32 and args.group_components == {"extract": 100}
-    assert sr["parallel:mpi"] == "srun" and sr["parallel:gpu"] == "0" and "extract_text:slurm_partition" not in sr
+    assert sr["parallel:gpu"] == "0" and st["parallel"] == "8" and "extract_text:slurm_partition" not in sr
     par = {k.split(":")[1]: v for k, v in sr.items() if k.startswith("parallel:")}
+    assert eval(par["mpi"], {"wildcards": SimpleNamespace(layout="dp4pp2")}) == "srun"
     assert eval(par["gres"], {"wildcards": SimpleNamespace(layout="dp4pp2")}) == "gpu:a100:8"
     assert eval(par["nodes"], {"wildcards": SimpleNamespace(layout="dp4pp2")}) == 1
     two = _parsed_profile(monkeypatch, CLIMATUNE_SLURM_PARALLEL_NODES="2")[1]  # 2 nodes: GPUs, CPUs, memory per node
     par2 = {k.split(":")[1]: v for k, v in two.items() if k.startswith("parallel:")}
-    ev = {name: eval(par2[name], {"wildcards": SimpleNamespace(layout="dp4pp2")}) for name in ("gres", "nodes", "mem_mb")}
-    assert ev == {"gres": "gpu:a100:4", "nodes": 2, "mem_mb": 4 * 64000}, ev
-    assert eval(par2["nodes"], {"wildcards": SimpleNamespace(layout="single")}) == 1  # one process: one node
+    names = ("gres", "nodes", "mem_mb", "mpi", "tasks_per_node", "tasks")
+
+    def ev(layout):
+        return {name: eval(par2[name], {"wildcards": SimpleNamespace(layout=layout)}) for name in names}
+
+    assert ev("dp4pp2") == {"gres": "gpu:a100:4", "nodes": 2, "mem_mb": 4 * 64000, "mpi": "srun",
+                            "tasks_per_node": 4, "tasks": 0}, ev("dp4pp2")
+    assert ev("dp2") == {"gres": "gpu:a100:1", "nodes": 2, "mem_mb": 64000, "mpi": "srun",  # one GPU a node
+                         "tasks_per_node": 0, "tasks": 2}, ev("dp2")
+    assert ev("single") == {"gres": "gpu:a100:1", "nodes": 1, "mem_mb": 64000, "mpi": "",  # one process
+                            "tasks_per_node": 0, "tasks": 0}, ev("single")
     example = _parsed_profile(monkeypatch, CLIMATUNE_SLURM_SITE=str(REPO / "profiles/site.example.yaml"))
     assert example[:3] == (dr, sr, st)  # the example file shows the defaults
 
@@ -337,7 +347,7 @@ def test_gpu_rules_on_a100_cpu_rules_off(slurm_run):
     print("\n".join(lines))
     print("scontrol show job of the GPU jobs:")
     print("\n".join(j["_line"] for rule in GPU_RULES for j in jobs[rule]))
-    assert not set(jobs) - set(GPU_RULES + CPU_RULES), sorted(jobs)
+    assert not set(jobs) - set(GPU_RULES + CPU_RULES + ("parallel",)), sorted(jobs)  # parallel: its own test
 
 
 @pytest.mark.slurm
@@ -396,6 +406,7 @@ def test_parallel_job_starts_its_own_srun_step(slurm_run):
     launch = re.search(r"launching 2 processes: (.*)", log)
     assert launch and launch.group(1).startswith("srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --mem=0 "
                                                  "--kill-on-bad-exit=1 --cpus-per-task=2 "), log[-3000:]
+    assert job["NumCPUs"] == "2", job["_line"]  # 2 tasks (one per GPU) x cpus_per_gpu 1
     assert "--nproc_per_node=2 --standalone" in launch.group(1)
     metrics = json.loads((slurm_run.work / "results/parallel/dp2/metrics.json").read_text())
     assert metrics["world_size"] == 2 and len(metrics["losses"]) == 2, metrics

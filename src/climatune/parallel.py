@@ -159,7 +159,7 @@ def launch_command(layout: Layout, argv: list[str], nodes: int = 1, cpus_per_nod
     """The launch of one layout: torchrun with one process per rank (per GPU on GPUs).
 
     Inside a SLURM allocation (`slurm_nodes`: its hosts) it is one `srun` step with one torchrun per node,
-    the step given all the job's GPUs and memory on each node and `cpus_per_node` CPUs; several nodes meet
+    the step given all the job's GPUs, memory and CPUs (`cpus_per_node`) on each node; several nodes meet
     at a c10d rendezvous on the first node. Outside SLURM it is one local torchrun (one node only)."""
     per_node = -(-layout.world // nodes)
     if per_node * nodes != layout.world:
@@ -188,18 +188,16 @@ def launch_command(layout: Layout, argv: list[str], nodes: int = 1, cpus_per_nod
     return [*srun, *torchrun, *rdzv, "-m", "climatune.parallel", *argv]
 
 
-def slurm_job_nodes() -> list[str]:
-    """Hosts of this SLURM job. The executor plugin strips SLURM_* (but SLURM_JOB_ID) from the jobs it
-    runs, so the node list is asked of scontrol when SLURM_JOB_NODELIST is gone."""
+def slurm_job() -> tuple[list[str], int]:
+    """Hosts of this SLURM job and its CPUs per node, from scontrol (the executor plugin strips SLURM_*
+    but SLURM_JOB_ID from the jobs it runs)."""
     if not shutil.which("scontrol"):
         raise UnsupportedLayout("inside a SLURM job, but scontrol is not available to read its nodes")
-    nodelist = os.environ.get("SLURM_JOB_NODELIST")
-    if not nodelist:
-        info = subprocess.run(["scontrol", "show", "job", os.environ["SLURM_JOB_ID"]], capture_output=True,
-                              text=True, check=True).stdout
-        nodelist = re.search(r"\bNodeList=(\S+)", info).group(1)
-    return subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True,
-                          check=True).stdout.split()
+    info = subprocess.run(["scontrol", "show", "job", os.environ["SLURM_JOB_ID"]], capture_output=True, text=True,
+                          check=True).stdout
+    hosts = subprocess.run(["scontrol", "show", "hostnames", re.search(r"\bNodeList=(\S+)", info).group(1)],
+                           capture_output=True, text=True, check=True).stdout.split()
+    return hosts, int(re.search(r"\bNumCPUs=(\d+)", info).group(1)) // max(1, len(hosts))
 
 
 def read_runs(a) -> list[tuple[Layout, dict, str]]:
@@ -231,7 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", default="{}", help="JSON object of parallel settings (config.yaml's parallel:)")
     ap.add_argument("--suite", help="JSON file: list of {layout, config, out} of one world size, run in one launch")
     ap.add_argument("--nodes", type=int, default=1, help="nodes of the launch (config parallel.nodes)")
-    ap.add_argument("--cpus-per-node", type=int, help="CPUs of each node's launcher step under SLURM")
     # not "--log": torchrun's own parser would take it for an abbreviation of --log-dir
     ap.add_argument("--log-file")
     a = ap.parse_args(argv)
@@ -253,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     layout = runs[0][0]
     try:
-        cmd = launch_command(layout, argv, a.nodes, a.cpus_per_node,
-                             slurm_job_nodes() if in_slurm_allocation() else None)
+        hosts, cpus = slurm_job() if in_slurm_allocation() else (None, None)
+        cmd = launch_command(layout, argv, a.nodes, cpus, hosts)
     except UnsupportedLayout as e:
         log.error("%s", e)
         return 2

@@ -13,8 +13,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, os.environ.get("PYTH
 with rule_log(snakemake.log[0]):
     argv = ["--layout", snakemake.wildcards.layout, "--model", snakemake.input.model, "--train",
             snakemake.input.train, "--out", snakemake.output[0], "--config", json.dumps(dict(snakemake.params.cfg)),
-            "--nodes", str(snakemake.config["parallel"]["nodes"]), "--cpus-per-node", str(snakemake.threads),
-            "--log-file", snakemake.log[0]]
+            "--nodes", str(snakemake.config["parallel"]["nodes"]), "--log-file", snakemake.log[0]]
     rc = parallel.main(argv)
     if rc:
         raise SystemExit(rc)
