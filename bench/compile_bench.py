@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -42,23 +41,8 @@ def run_variant(compiled: bool, model_dir, blocks, a) -> dict:
     cfg = T.TrainConfig.from_dict(base)
     torch._dynamo.reset()
     model, opt = Q.build(model_dir, cfg)
-    loss_mode = T.resolve_loss(cfg.loss, Q.DEV)
-    data = T.BlockStream(blocks, a.loss_micro_batch, cfg.seed)
-    sched = T.build_scheduler(opt, cfg, a.loss_steps)
-    T.set_seed(cfg.seed)
-    losses, step_s = [], []
-    for k in range(a.loss_steps):
-        Q.sync()
-        t0 = time.perf_counter()
-        loss = T.causal_lm_loss(model, data.batch(k, Q.DEV), loss_mode, cfg.loss_chunk_tokens)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(T.trainable_parameters(model), cfg.max_grad_norm)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(float(loss.detach()))
-        Q.sync()
-        step_s.append(time.perf_counter() - t0)
+    step_s: list[float] = []
+    losses = Q.phase_loss(model, opt, cfg, blocks, a.loss_steps, a.loss_micro_batch, step_s)
     res = {"compile": compiled, "losses": losses, "first_step_s": round(step_s[0], 2),
            "steady_step_s": round(float(np.median(step_s[1:])), 4)}
     log.info("%s: loss %.4f -> %.4f, first step %.1fs, then %.3fs", "compiled" if compiled else "eager",

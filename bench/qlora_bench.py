@@ -15,7 +15,7 @@ Phases per variant (each timed with CUDA synchronisation after warm-up steps):
   loss       N optimizer steps from the same init and data (same seeds) -> loss curve
   speed      tokens/s at the equal micro-batch (default 19, the seeds' choice)
   largest    largest micro-batch that fits (doubling, then bisection, one real step per try)
-The seed variant runs first; Liger's patches of transformers' Llama module are undone after "ours". Each
+The seed variant runs first; Liger's patches of transformers' Llama module are undone after each variant. Each
 shape runs in a fresh process (--one-process to run all in this one): measured on an H100, the 1B shape's
 "ours" ran at 43.8k tokens/s after the 3B shape in the same process and at 59.7k in a fresh one, so
 state left by one shape (allocator, bitsandbytes' paged buffers, kernels) must not reach the next.
@@ -36,7 +36,8 @@ import numpy as np  # noqa: E402
 
 from climatune import model as M  # noqa: E402
 from climatune import training as T  # noqa: E402
-from climatune._util import GIB, environment, setup_logging, write_json  # noqa: E402
+from climatune._util import (GIB, environment, peak_memory_bytes, reset_peak_memory, setup_logging,  # noqa: E402
+                             write_json)
 from climatune.probe import Prober  # noqa: E402
 
 log = logging.getLogger("qlora_bench")
@@ -70,24 +71,8 @@ def free():
 
 
 def peaks() -> tuple[float, float]:
-    import torch
-
-    if DEV.type != "cuda":
-        from climatune._util import peak_rss_bytes
-
-        return peak_rss_bytes() / GIB, peak_rss_bytes() / GIB
-    return torch.cuda.max_memory_allocated() / GIB, torch.cuda.max_memory_reserved() / GIB
-
-
-def reset_peaks() -> None:
-    import torch
-
-    if DEV.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    else:
-        from climatune._util import reset_peak_rss
-
-        reset_peak_rss()
+    """Peak allocated and reserved GiB since `reset_peak_memory(DEV)` (peak RSS twice on CPU)."""
+    return peak_memory_bytes(DEV) / GIB, peak_memory_bytes(DEV, reserved=True) / GIB
 
 
 def build(model_dir, cfg: T.TrainConfig):
@@ -96,8 +81,10 @@ def build(model_dir, cfg: T.TrainConfig):
     return m, T.build_optimizer(m, cfg)
 
 
-def phase_loss(model, opt, cfg: T.TrainConfig, blocks, steps: int, mb: int) -> list[float]:
-    """`steps` optimizer steps at micro-batch `mb` (no accumulation) on the seeded block order."""
+def phase_loss(model, opt, cfg: T.TrainConfig, blocks, steps: int, mb: int,
+               step_s: list | None = None) -> list[float]:
+    """`steps` optimizer steps at micro-batch `mb` (no accumulation) on the seeded block order; with
+    `step_s`, each step's time is appended to it."""
     import torch
 
     loss_mode = T.resolve_loss(cfg.loss, DEV)
@@ -106,6 +93,8 @@ def phase_loss(model, opt, cfg: T.TrainConfig, blocks, steps: int, mb: int) -> l
     T.set_seed(cfg.seed)  # same dropout masks
     losses = []
     for k in range(steps):
+        sync()
+        t0 = time.perf_counter()
         loss = T.causal_lm_loss(model, data.batch(k, DEV), loss_mode, cfg.loss_chunk_tokens)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(T.trainable_parameters(model), cfg.max_grad_norm)
@@ -113,6 +102,9 @@ def phase_loss(model, opt, cfg: T.TrainConfig, blocks, steps: int, mb: int) -> l
         sched.step()
         opt.zero_grad(set_to_none=True)
         losses.append(float(loss.detach()))
+        if step_s is not None:
+            sync()
+            step_s.append(time.perf_counter() - t0)
     return losses
 
 
@@ -122,7 +114,7 @@ def phase_speed(model, opt, cfg: T.TrainConfig, blocks, mb: int, warmup: int, st
     data = T.BlockStream(blocks, mb, cfg.seed)
     T.set_gradient_checkpointing(model, bool(cfg.gradient_checkpointing))
     free()
-    reset_peaks()
+    reset_peak_memory(DEV)
 
     def step(k):
         loss = T.causal_lm_loss(model, data.batch(k, DEV), loss_mode, cfg.loss_chunk_tokens)
@@ -192,11 +184,7 @@ def run_shapes_in_fresh_processes(a) -> int:
     merged: dict = {}
     for shape in a.shapes:
         part = Path(a.work) / f"result_{shape}.json"
-        cmd = [sys.executable, __file__, "--data", a.data, "--tokenizer", a.tokenizer, "--shapes", shape,
-               "--work", a.work, "--device", a.device, "--seq-len", str(a.seq_len), "--equal-micro-batch",
-               str(a.equal_micro_batch), "--warmup", str(a.warmup), "--steps", str(a.steps), "--loss-steps",
-               str(a.loss_steps), "--loss-micro-batch", str(a.loss_micro_batch), "--max-micro-batch",
-               str(a.max_micro_batch), "--out", str(part)]
+        cmd = [sys.executable, __file__, *sys.argv[1:], "--shapes", shape, "--out", str(part)]  # the last wins
         if subprocess.run(cmd).returncode:
             raise SystemExit(f"qlora_bench failed for {shape}: {' '.join(cmd)}")
         r = json.loads(part.read_text())
@@ -232,7 +220,6 @@ def main() -> int:
     if len(a.shapes) > 1 and not a.one_process:
         return run_shapes_in_fresh_processes(a)
     import torch
-    from transformers.models.llama import modeling_llama
 
     global DEV
     DEV = torch.device(a.device)
@@ -246,7 +233,6 @@ def main() -> int:
     result = {"command": "python bench/qlora_bench.py " + " ".join(sys.argv[1:]), "environment": environment(),
               "data": {"path": a.data, "blocks": int(len(blocks))}, "phases": {"equal_micro_batch": a.equal_micro_batch,
               "warmup": a.warmup, "steps": a.steps, "loss_steps": a.loss_steps, "loss_micro_batch": a.loss_micro_batch}}
-    module_state = dict(vars(modeling_llama))  # Liger patches classes and functions of this module
     for shape in a.shapes:
         model_dir = Path(a.work) / shape
         if not (model_dir / "config.json").exists():
@@ -255,8 +241,7 @@ def main() -> int:
         r = {}
         for name in ("seed", "ours"):
             r[name] = run_variant(name, model_dir, blocks, a)
-            for k, v in module_state.items():  # undo Liger's module-wide patches
-                setattr(modeling_llama, k, v)
+            T.undo_fused_kernels()
         s, o = r["seed"], r["ours"]
         r["seed"]["tokens_per_s"] = s["speed_equal_mb"]["tokens_per_s"]
         r["ours"]["tokens_per_s"] = o["speed_equal_mb"]["tokens_per_s"]

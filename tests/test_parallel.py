@@ -71,6 +71,18 @@ def test_launch_command_local_and_under_slurm(monkeypatch):
     assert not parallel.in_slurm_allocation()
 
 
+def test_slurm_geometry_one_task_per_gpu():
+    """What the SLURM profile asks for per layout: GPUs per node, and the plugin's task geometry."""
+    assert parallel.slurm_geometry("dp4pp2", 2) == {"nodes": 2, "gpus_per_node": 4, "mpi": "srun",
+                                                    "tasks_per_node": 4, "tasks": 0}
+    assert parallel.slurm_geometry("dp2", 2) == {"nodes": 2, "gpus_per_node": 1, "mpi": "srun",
+                                                 "tasks_per_node": 0, "tasks": 2}
+    assert parallel.slurm_geometry("single", 2) == {"nodes": 1, "gpus_per_node": 1, "mpi": "",
+                                                    "tasks_per_node": 0, "tasks": 0}
+    with pytest.raises(parallel.UnsupportedLayout, match="cannot split evenly"):
+        parallel.slurm_geometry("dp2", 4)
+
+
 def test_cli_refuses_unsupported_layout_without_launching(tmp_path):
     res = subprocess.run([sys.executable, "-m", "climatune.parallel", "--layout", "tp2pp2", "--model", "x", "--train",
                           "y", "--out", str(tmp_path / "m.json")], capture_output=True, text=True)

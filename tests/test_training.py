@@ -185,3 +185,15 @@ def test_compile_switch_compiles_every_layer_and_matches_eager(tiny_model_dir):
     assert g0.keys() == g1.keys() and g0
     for n in g0:
         torch.testing.assert_close(g1[n], g0[n], rtol=1e-3, atol=1e-6)
+
+
+def test_undo_fused_kernels_restores_the_llama_module(monkeypatch):
+    """Liger's module-wide patches (classes, RoPE) are put back for models built later in the process.
+    (Liger itself needs CUDA: a patch of the same kind stands in for it.)"""
+    from transformers.models.llama import modeling_llama
+
+    original = modeling_llama.LlamaRMSNorm
+    monkeypatch.setattr(T, "_LLAMA_MODULE_BEFORE_LIGER", dict(vars(modeling_llama)))
+    monkeypatch.setattr(modeling_llama, "LlamaRMSNorm", object)
+    T.undo_fused_kernels()
+    assert modeling_llama.LlamaRMSNorm is original

@@ -58,6 +58,23 @@ def rule_log(log_file: str | os.PathLike | None):
         raise
 
 
+@contextmanager
+def figure(out_png: str | os.PathLike, ncols: int, figsize: tuple[float, float]):
+    """A row of `ncols` matplotlib axes (headless backend), laid out and saved to `out_png` on exit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, ncols, figsize=figsize)
+    try:
+        yield fig, ax
+        fig.tight_layout()
+        fig.savefig(out_png, dpi=120)
+    finally:
+        plt.close(fig)
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write `obj` as indented JSON, atomically (a killed job never leaves half a file)."""
     path = Path(path)
@@ -69,6 +86,23 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def write_jsonl(path: str | os.PathLike, rows) -> None:
+    """Write one JSON object per line, atomically like `write_json`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def read_jsonl(path: str | os.PathLike) -> list:
+    """The objects of a JSON-lines file (blank lines skipped)."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def _json_default(o: Any) -> Any:
@@ -143,6 +177,27 @@ def peak_rss_bytes() -> int:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak_memory(device) -> None:
+    """Start a new peak-memory reading on `device`: CUDA's allocator peak, or this process's peak RSS."""
+    if device.type == "cuda":
+        import torch
+
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    else:
+        reset_peak_rss()
+
+
+def peak_memory_bytes(device, reserved: bool = False) -> int:
+    """Peak memory on `device` since `reset_peak_memory`: CUDA's allocated (or, with `reserved`, the
+    allocator's reserved) peak, or this process's peak RSS on CPU."""
+    if device.type == "cuda":
+        import torch
+
+        return (torch.cuda.max_memory_reserved if reserved else torch.cuda.max_memory_allocated)(device)
+    return peak_rss_bytes()
 
 
 def total_memory_bytes() -> int:

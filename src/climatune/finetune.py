@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import training as T
-from ._util import GIB, peak_rss_bytes, read_json, setup_logging, write_json
+from ._util import GIB, figure, peak_memory_bytes, read_json, reset_peak_memory, setup_logging, write_json
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def train(model_dir: str | Path, train_npy: str | Path, out_dir: str | Path, cfg
     t_start = time.perf_counter()
     elapsed_before = rows[-1]["elapsed_s"] if rows else 0.0
     stop_at = min(steps, step + max_steps_this_run) if max_steps_this_run else steps
-    _reset_peak(device)
+    reset_peak_memory(device)
     while step < stop_at:
         t0 = time.perf_counter()
         loss_sum = 0.0
@@ -197,7 +197,7 @@ def train(model_dir: str | Path, train_npy: str | Path, out_dir: str | Path, cfg
             torch.cuda.synchronize()
         dt = time.perf_counter() - t0
         rows.append({"step": step, "loss": round(loss_sum, 6), "lr": lr, "tokens_per_s": round(tokens_per_step / dt, 1),
-                     "peak_gib": round(_peak(device) / GIB, 3),
+                     "peak_gib": round(peak_memory_bytes(device) / GIB, 3),
                      "elapsed_s": round(elapsed_before + time.perf_counter() - t_start, 2)})
         if step % cfg.log_every == 0 or step == steps:
             log.info("step %d/%d loss %.4f lr %.2e %.0f tokens/s peak %.2f GiB", step, steps, loss_sum, lr,
@@ -223,23 +223,6 @@ def train(model_dir: str | Path, train_npy: str | Path, out_dir: str | Path, cfg
     write_json(out / "summary.json", summary)
     log.info("done: loss %.4f -> %.4f in %.0fs", summary["first_loss"], summary["final_loss"], summary["elapsed_s"])
     return summary
-
-
-def _reset_peak(device) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    else:
-        from ._util import reset_peak_rss
-
-        reset_peak_rss()
-
-
-def _peak(device) -> int:
-    import torch
-
-    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else peak_rss_bytes()
 
 
 def _read_log(path: Path, up_to: int) -> list[dict]:
@@ -278,24 +261,16 @@ def merge(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path, d
 
 
 def plot_loss(log_csv: str | Path, out_png: str | Path, title: str = "") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     with open(log_csv) as f:
         rows = list(csv.DictReader(f))
     steps = [int(r["step"]) for r in rows]
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax[0].plot(steps, [float(r["loss"]) for r in rows], marker="." if len(rows) < 60 else None)
-    ax[0].set(xlabel="optimizer step", ylabel="training loss (nats/token)", title=title or "fine-tuning loss")
-    ax[1].plot(steps, [float(r["tokens_per_s"]) for r in rows], color="tab:green")
-    ax[1].set(xlabel="optimizer step", ylabel="tokens/s", title="throughput")
-    for a in ax:
-        a.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
+    with figure(out_png, 2, (10, 3.6)) as (_, ax):
+        ax[0].plot(steps, [float(r["loss"]) for r in rows], marker="." if len(rows) < 60 else None)
+        ax[0].set(xlabel="optimizer step", ylabel="training loss (nats/token)", title=title or "fine-tuning loss")
+        ax[1].plot(steps, [float(r["tokens_per_s"]) for r in rows], color="tab:green")
+        ax[1].set(xlabel="optimizer step", ylabel="tokens/s", title="throughput")
+        for a in ax:
+            a.grid(alpha=0.3)
 
 
 def run(model_dir, train_npy, out_dir, train_cfg: dict, probe_json=None, merged_dir=None,

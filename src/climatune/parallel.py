@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from ._util import UserError, setup_logging
 
@@ -118,17 +119,6 @@ def check_batch(layout: Layout, global_batch: int, micro_batch: int) -> int:
     return global_batch // per_step
 
 
-def support_matrix() -> list[dict]:
-    """Rows of the README's supported-layout matrix."""
-    rows = []
-    for kind in ("single", "dp", "tp", "pp"):
-        for mode in MODES:
-            v = SUPPORT[(kind, mode)]
-            rows.append({"layout": kind, "mode": mode, "zero": list(v) if not isinstance(v, str) else [],
-                         "why_not": v if isinstance(v, str) else ""})
-    return rows
-
-
 def support_markdown() -> str:
     """The README's supported-layout matrix (tests check that the README shows exactly this)."""
     head = "| layout | full | lora | qlora |\n|---|---|---|---|"
@@ -148,6 +138,27 @@ def support_markdown() -> str:
 # --- launching ----------------------------------------------------------------------------------
 
 
+def processes_per_node(layout: Layout, nodes: int) -> int:
+    """Processes (GPUs) of the layout on each of `nodes` nodes; an uneven split is refused."""
+    if layout.world % nodes:
+        raise UnsupportedLayout(f"layout {layout.name} needs {layout.world} processes, which {nodes} nodes "
+                                f"cannot split evenly (parallel.nodes)")
+    return layout.world // nodes
+
+
+def slurm_geometry(layout_name: str, nodes: int) -> dict:
+    """What one `parallel` job asks SLURM for (profiles/slurm evaluates this per job): its nodes, GPUs per
+    node, and the executor plugin's MPI task geometry, one task per GPU (tasks_per_node, or tasks when
+    each node has one GPU; the plugin refuses 1 for either). The one-process `single` layout takes one
+    node and an empty `mpi` (no task geometry; the plugin runs it as is)."""
+    layout = parse_layout(layout_name)
+    if layout.world == 1:
+        return {"nodes": 1, "gpus_per_node": 1, "mpi": "", "tasks_per_node": 0, "tasks": 0}
+    per_node = processes_per_node(layout, nodes)
+    return {"nodes": nodes, "gpus_per_node": per_node, "mpi": "srun",
+            "tasks_per_node": per_node if per_node > 1 else 0, "tasks": nodes if per_node == 1 else 0}
+
+
 def in_slurm_allocation() -> bool:
     """Inside a SLURM job but not inside one of its steps: where this launcher starts its own step (the
     SLURM profile runs `parallel` jobs unwrapped, `mpi` set, so the job's whole allocation is ours)."""
@@ -161,10 +172,7 @@ def launch_command(layout: Layout, argv: list[str], nodes: int = 1, cpus_per_nod
     Inside a SLURM allocation (`slurm_nodes`: its hosts) it is one `srun` step with one torchrun per node,
     the step given all the job's GPUs, memory and CPUs (`cpus_per_node`) on each node; several nodes meet
     at a c10d rendezvous on the first node. Outside SLURM it is one local torchrun (one node only)."""
-    per_node = -(-layout.world // nodes)
-    if per_node * nodes != layout.world:
-        raise UnsupportedLayout(f"layout {layout.name} needs {layout.world} processes, which {nodes} nodes "
-                                f"cannot split evenly (parallel.nodes)")
+    per_node = processes_per_node(layout, nodes)
     torchrun = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={per_node}"]
     if slurm_nodes is None:
         if nodes > 1:
@@ -216,6 +224,7 @@ def read_runs(a) -> list[tuple[Layout, dict, str]]:
         check_batch(layout, cfg.get("global_batch", 8), cfg.get("micro_batch", 2))
     if len({r[0].world for r in runs}) != 1:
         raise UnsupportedLayout("a suite must hold runs of one world size (one launch)")
+    runs.sort(key=lambda r: r[0].tp > 1)  # AutoTP sets up process groups for the rest of the process: last
     return runs
 
 
@@ -256,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", e)
         return 2
     log.info("launching %d processes: %s", layout.world, " ".join(cmd))
-    return subprocess.run(cmd).returncode
+    src = str(Path(__file__).resolve().parents[1])  # the ranks import this package, also from a conda env
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)}
+    return subprocess.run(cmd, env=env).returncode
 
 
 if __name__ == "__main__":

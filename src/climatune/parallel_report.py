@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ._util import setup_logging, write_json
-from .parallel_worker import read_metrics
+from ._util import figure, read_json, setup_logging, write_json
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ def compare(layouts: dict) -> dict:
 
 
 def run(metrics_jsons: list, out_json, out_png=None) -> dict:
-    result = compare(read_metrics(metrics_jsons))
+    result = compare({m["layout"]: m for m in map(read_json, metrics_jsons)})
     write_json(out_json, result)
     for name, r in result["layouts"].items():
         log.info("%-8s %8.0f tokens/s  speedup %s  peak %.2f GiB/rank  final loss %.5f  max |dloss| %s", name,
@@ -46,30 +45,23 @@ def run(metrics_jsons: list, out_json, out_png=None) -> dict:
 
 
 def plot(result: dict, out_png) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = result["layouts"]
     names = list(rows)
-    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
-    ax[0].bar(names, [rows[n]["tokens_per_s"] for n in names], color="tab:blue")
-    for i, n in enumerate(names):
-        if "speedup" in rows[n]:
-            ax[0].text(i, rows[n]["tokens_per_s"], f"{rows[n]['speedup']:.2f}x", ha="center", va="bottom", fontsize=8)
-    ax[0].set(ylabel="tokens/s", title="throughput (speedup over single)")
-    ax[1].bar(names, [rows[n]["peak_gib_max"] for n in names], color="tab:orange")
-    ax[1].set(ylabel="GiB", title="peak memory of the largest rank")
-    for n in names:
-        ax[2].plot(range(1, len(rows[n]["losses"]) + 1), rows[n]["losses"], marker="o", ms=3, label=n)
-    ax[2].set(xlabel="optimizer step", ylabel="loss", title="loss on identical global batches")
-    ax[2].legend(fontsize=8)
-    for a in ax:
-        a.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
+    with figure(out_png, 3, (14, 3.8)) as (_, ax):
+        ax[0].bar(names, [rows[n]["tokens_per_s"] for n in names], color="tab:blue")
+        for i, n in enumerate(names):
+            if "speedup" in rows[n]:
+                ax[0].text(i, rows[n]["tokens_per_s"], f"{rows[n]['speedup']:.2f}x", ha="center", va="bottom",
+                           fontsize=8)
+        ax[0].set(ylabel="tokens/s", title="throughput (speedup over single)")
+        ax[1].bar(names, [rows[n]["peak_gib_max"] for n in names], color="tab:orange")
+        ax[1].set(ylabel="GiB", title="peak memory of the largest rank")
+        for n in names:
+            ax[2].plot(range(1, len(rows[n]["losses"]) + 1), rows[n]["losses"], marker="o", ms=3, label=n)
+        ax[2].set(xlabel="optimizer step", ylabel="loss", title="loss on identical global batches")
+        ax[2].legend(fontsize=8)
+        for a in ax:
+            a.grid(alpha=0.3)
 
 
 def main(argv: list[str] | None = None) -> int:

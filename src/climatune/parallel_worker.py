@@ -10,15 +10,11 @@ loss curve.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from pathlib import Path
 
-import numpy as np
-
-from ._util import GIB, environment, peak_rss_bytes, reset_peak_rss, write_json
+from ._util import GIB, environment, peak_memory_bytes, reset_peak_memory, write_json
 from .parallel import Layout, check_batch, zero_stage
 
 log = logging.getLogger(__name__)
@@ -60,18 +56,13 @@ def _load_hf(model_dir, mode: str, cfg: dict, dtype, device):
     return T.build_model(model_dir, tcfg, device)
 
 
-def _peak(device) -> float:
+def train(layout: Layout, model_dir, train_npy, out, cfg: dict) -> dict:
     import torch
 
-    return (torch.cuda.max_memory_allocated(device) if device.type == "cuda" else peak_rss_bytes()) / GIB
-
-
-def train(layout: Layout, model_dir, train_npy, out, cfg: dict) -> dict:
-    on_cuda = _cuda_available()
+    on_cuda = torch.cuda.is_available()
     if not on_cuda:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
     import deepspeed
-    import torch
     import torch.distributed as dist
 
     deepspeed.init_distributed(dist_backend="nccl" if on_cuda else "gloo")
@@ -87,10 +78,7 @@ def train(layout: Layout, model_dir, train_npy, out, cfg: dict) -> dict:
     from . import training as T
 
     T.set_seed(seed)
-    if on_cuda:
-        torch.cuda.reset_peak_memory_stats(device)
-    else:
-        reset_peak_rss()
+    reset_peak_memory(device)
     t_build = time.perf_counter()
     if layout.pp > 1:
         from deepspeed.runtime.pipe.topology import PipeDataParallelTopology
@@ -110,15 +98,14 @@ def train(layout: Layout, model_dir, train_npy, out, cfg: dict) -> dict:
     build_s = time.perf_counter() - t_build
     dp_rank, dp_world = _dp_coordinates(layout, engine, rank)
 
-    blocks = np.load(train_npy, mmap_mode="r")
-    order = _Order(len(blocks), seed)
-    seq = blocks.shape[1]
+    data = T.BlockStream(train_npy, mb, seed)  # the fine-tune stage's data order
+    seq = data.blocks.shape[1]
     steps = cfg.get("steps", 4)
     losses, times = [], []
     for step in range(steps):
-        rows = order.rows(step * gb, gb)  # this step's global batch, identical for every layout
-        mine = [rows[(i * dp_world + dp_rank) * mb:(i * dp_world + dp_rank + 1) * mb] for i in range(accum)]
-        batches = [torch.from_numpy(np.asarray(blocks[r], dtype=np.int64)).to(device) for r in mine]
+        # this step's global batch (identical for every layout): this replica's micro-batches of it
+        first = step * accum * dp_world + dp_rank
+        batches = [data.batch(first + i * dp_world, device) for i in range(accum)]
         if on_cuda:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -142,7 +129,7 @@ def train(layout: Layout, model_dir, train_npy, out, cfg: dict) -> dict:
             log.info("%s step %d/%d loss %.5f (%.2fs)", layout.name, step + 1, steps, losses[-1], times[-1])
 
     peaks = [None] * world
-    dist.all_gather_object(peaks, round(_peak(device), 3))
+    dist.all_gather_object(peaks, round(peak_memory_bytes(device) / GIB, 3))
     timed = times[1:] if len(times) > 1 else times
     tokens_per_s = gb * seq * len(timed) / sum(timed)
     result = {
@@ -151,7 +138,7 @@ def train(layout: Layout, model_dir, train_npy, out, cfg: dict) -> dict:
         "dtype": str(dtype).replace("torch.", ""), "global_batch": gb, "micro_batch": mb, "grad_accum": accum,
         "seq_len": int(seq), "steps": steps, "losses": [round(x, 6) for x in losses], "final_loss": round(losses[-1], 6),
         "step_s": [round(t, 4) for t in times], "tokens_per_s": round(tokens_per_s, 1),
-        "epoch_time_s": round(len(blocks) * seq / tokens_per_s, 1), "peak_gib_per_rank": peaks,
+        "epoch_time_s": round(data.n * seq / tokens_per_s, 1), "peak_gib_per_rank": peaks,
         "peak_gib_max": max(peaks), "build_s": round(build_s, 2), "trainable_parameters":
         int(sum(p.numel() for p in params)), "environment": environment() if rank == 0 else None,
     }
@@ -168,22 +155,6 @@ def train(layout: Layout, model_dir, train_npy, out, cfg: dict) -> dict:
     return result
 
 
-class _Order:
-    """A seeded permutation of the blocks, repeated epoch after epoch, read as one stream."""
-
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed, self._cache = n, seed, {}
-
-    def rows(self, start: int, count: int) -> list[int]:
-        out = []
-        for i in range(start, start + count):
-            e = i // self.n
-            if e not in self._cache:
-                self._cache = {e: np.random.default_rng([self.seed, e]).permutation(self.n)}
-            out.append(int(self._cache[e][i % self.n]))
-        return out
-
-
 def _dp_coordinates(layout: Layout, engine, rank: int) -> tuple[int, int]:
     if layout.pp > 1:
         return engine.grid.get_data_parallel_id(), engine.grid.get_data_parallel_world_size()
@@ -192,13 +163,3 @@ def _dp_coordinates(layout: Layout, engine, rank: int) -> tuple[int, int]:
 
         return groups.get_data_parallel_rank(), groups.get_data_parallel_world_size()
     return rank, layout.dp
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def read_metrics(paths) -> dict:
-    return {json.loads(Path(p).read_text())["layout"]: json.loads(Path(p).read_text()) for p in paths}

@@ -23,8 +23,8 @@ import math
 import time
 
 from . import training as T
-from ._util import (GIB, UserError, environment, peak_rss_bytes, release_free_memory, reset_peak_rss, setup_logging,
-                    total_memory_bytes, write_json)
+from ._util import (GIB, UserError, environment, figure, peak_memory_bytes, release_free_memory,
+                    reset_peak_memory, setup_logging, total_memory_bytes, write_json)
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +89,10 @@ class Prober:
             release_free_memory()
 
     def _reset_peak(self) -> None:
-        import torch
-
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats(self.device)
-        else:
-            reset_peak_rss()
+        reset_peak_memory(self.device)
 
     def _peak(self) -> int:
-        import torch
-
-        if self.device.type == "cuda":
-            return torch.cuda.max_memory_reserved(self.device)
-        return peak_rss_bytes()
+        return peak_memory_bytes(self.device, reserved=True)  # what the allocator holds: what must fit
 
     def attempt(self, mb: int, gc: bool) -> dict:
         """One try: a warm-up step (allocates optimizer state), then `steps` timed steps."""
@@ -222,39 +212,32 @@ def run(model_dir, train_npy, out_json, train_cfg: dict, memory_gb: float | None
 
 
 def plot(result: dict, out_png) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    for gc, color in ((False, "tab:blue"), (True, "tab:orange")):
-        ts = sorted((t for t in result["tries"] if t["gradient_checkpointing"] == gc), key=lambda t: t["micro_batch"])
-        if not ts:
-            continue
-        label = f"checkpointing {'on' if gc else 'off'}"
-        ok = [t for t in ts if t["fits"] and t["tokens_per_s"]]
-        ax[0].plot([t["micro_batch"] for t in ok], [t["tokens_per_s"] for t in ok], "o-", color=color, label=label)
-        mem = [t for t in ts if t["peak_gib"] is not None]
-        ax[1].plot([t["micro_batch"] for t in mem], [t["peak_gib"] for t in mem], "o-", color=color, label=label)
-        bad = [t for t in ts if not t["fits"]]
-        ax[1].plot([t["micro_batch"] for t in bad], [t["peak_gib"] or result["budget_gib"] for t in bad], "x",
-                   color="red", ms=9)
-    ch = result["chosen"]
-    ax[0].axvline(ch["micro_batch"], color="gray", ls=":", label=f"chosen {ch['micro_batch']}")
-    ax[1].axhline(result["budget_gib"], color="red", ls="--", label="budget")
     from matplotlib.ticker import ScalarFormatter
 
-    ax[0].set(xlabel="micro-batch", ylabel="tokens/s", title=f"throughput at seq {result['seq_len']}")
-    ax[1].set(xlabel="micro-batch", ylabel="peak memory (GiB)", title=f"memory on {result['device']}")
-    for a in ax:
-        a.set_xscale("log", base=2)
-        a.xaxis.set_major_formatter(ScalarFormatter())
-        a.grid(alpha=0.3)
-        a.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
+    with figure(out_png, 2, (10, 3.6)) as (_, ax):
+        for gc, color in ((False, "tab:blue"), (True, "tab:orange")):
+            ts = sorted((t for t in result["tries"] if t["gradient_checkpointing"] == gc),
+                        key=lambda t: t["micro_batch"])
+            if not ts:
+                continue
+            label = f"checkpointing {'on' if gc else 'off'}"
+            ok = [t for t in ts if t["fits"] and t["tokens_per_s"]]
+            ax[0].plot([t["micro_batch"] for t in ok], [t["tokens_per_s"] for t in ok], "o-", color=color, label=label)
+            mem = [t for t in ts if t["peak_gib"] is not None]
+            ax[1].plot([t["micro_batch"] for t in mem], [t["peak_gib"] for t in mem], "o-", color=color, label=label)
+            bad = [t for t in ts if not t["fits"]]
+            ax[1].plot([t["micro_batch"] for t in bad], [t["peak_gib"] or result["budget_gib"] for t in bad], "x",
+                       color="red", ms=9)
+        ch = result["chosen"]
+        ax[0].axvline(ch["micro_batch"], color="gray", ls=":", label=f"chosen {ch['micro_batch']}")
+        ax[1].axhline(result["budget_gib"], color="red", ls="--", label="budget")
+        ax[0].set(xlabel="micro-batch", ylabel="tokens/s", title=f"throughput at seq {result['seq_len']}")
+        ax[1].set(xlabel="micro-batch", ylabel="peak memory (GiB)", title=f"memory on {result['device']}")
+        for a in ax:
+            a.set_xscale("log", base=2)
+            a.xaxis.set_major_formatter(ScalarFormatter())
+            a.grid(alpha=0.3)
+            a.legend(fontsize=8)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -186,11 +186,7 @@ def build_model(model_dir: str | Path, cfg: TrainConfig, device=None, lora: bool
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), **kw)
     model.config.use_cache = False
     if resolve_fused(cfg.fused_kernels, device):
-        from liger_kernel.transformers import apply_liger_kernel_to_llama
-
-        # The loss is computed by causal_lm_loss, so Liger's own forward patch stays off.
-        apply_liger_kernel_to_llama(rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
-                                    fused_linear_cross_entropy=False, model=model)
+        _apply_fused_kernels(model)
     if lora:
         model = _add_lora(model, cfg)
     set_gradient_checkpointing(model, bool(cfg.gradient_checkpointing is True))
@@ -213,6 +209,32 @@ def compile_layers(model) -> int:
     for layer in layers:
         layer.compile()
     return len(layers)
+
+
+_LLAMA_MODULE_BEFORE_LIGER: dict | None = None
+
+
+def _apply_fused_kernels(model) -> None:
+    from liger_kernel.transformers import apply_liger_kernel_to_llama
+    from transformers.models.llama import modeling_llama
+
+    global _LLAMA_MODULE_BEFORE_LIGER
+    if _LLAMA_MODULE_BEFORE_LIGER is None:
+        _LLAMA_MODULE_BEFORE_LIGER = dict(vars(modeling_llama))
+    # The loss is computed by causal_lm_loss, so Liger's own forward patch stays off.
+    apply_liger_kernel_to_llama(rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
+                                fused_linear_cross_entropy=False, model=model)
+
+
+def undo_fused_kernels() -> None:
+    """Liger patches transformers' Llama module for the whole process (classes and RoPE), not only the
+    model it was applied to: put the module back, so that a model built later in this process without
+    fused kernels is the plain one."""
+    if _LLAMA_MODULE_BEFORE_LIGER is not None:
+        from transformers.models.llama import modeling_llama
+
+        for k, v in _LLAMA_MODULE_BEFORE_LIGER.items():
+            setattr(modeling_llama, k, v)
 
 
 def _add_lora(model, cfg: TrainConfig):

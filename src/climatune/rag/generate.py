@@ -14,7 +14,6 @@ Run alone: python -m climatune.rag.generate questions.jsonl --system tuned_rag -
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import re
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util import environment, setup_logging, write_json
+from .._util import environment, setup_logging, write_json, write_jsonl
 from .. import training as T
 from . import index as I
 from . import metrics as Mx
@@ -131,10 +130,7 @@ def run(questions_jsonl, system: str, model_dir, out_jsonl, chunks_jsonl=None, i
                      "rougeL": Mx.rouge_l(ans, q["answer"]), "answer_nll": nll, "answer_tokens": n})
         log.info("%s %s: %.0f ms (retrieval %.1f ms) rougeL %.2f | %s", system, q["id"], 1e3 * (t2 - t0),
                  1e3 * (t1 - t0), rows[-1]["rougeL"], ans[:80])
-    Path(out_jsonl).parent.mkdir(parents=True, exist_ok=True)
-    with open(out_jsonl, "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+    write_jsonl(out_jsonl, rows)
     summary = summarize(rows)
     summary.update(system=system, model=str(model_dir), device=str(dev), max_new_tokens=max_new_tokens,
                    context_chunks=context_chunks if retriever else 0, index=index_kind if retriever else None,

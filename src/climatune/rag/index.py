@@ -70,10 +70,14 @@ def check_params(kind: str, params: dict, n: int, d: int) -> dict:
 
 def build(vectors: np.ndarray, kind: str, params: dict, seed: int = 1234):
     """A trained, filled FAISS index of `kind`; vectors are float32 [n, d], L2-normalised."""
+    return _build(vectors, kind, check_params(kind, params, *vectors.shape), seed)
+
+
+def _build(vectors: np.ndarray, kind: str, p: dict, seed: int):
+    """`build` with parameters already checked and merged (check_params)."""
     import faiss
 
-    n, d = vectors.shape
-    p = check_params(kind, params, n, d)
+    d = vectors.shape[1]
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     if kind == "flat":
         index = faiss.IndexFlatIP(d)
@@ -129,13 +133,14 @@ def run(embeddings_npy, kind: str, out_index, params: dict | None = None, seed: 
     if threads:
         faiss.omp_set_num_threads(threads)
     x = np.load(embeddings_npy)
+    p = check_params(kind, params or {}, *x.shape)
     t0 = time.perf_counter()
-    index = build(x, kind, params or {}, seed)
+    index = _build(x, kind, p, seed)
     dt = time.perf_counter() - t0
     Path(out_index).parent.mkdir(parents=True, exist_ok=True)
     faiss.write_index(index, str(out_index))
     size = os.path.getsize(out_index)
-    info = {"type": kind, "params": check_params(kind, params or {}, *x.shape), "vectors": int(x.shape[0]),
+    info = {"type": kind, "params": p, "vectors": int(x.shape[0]),
             "dim": int(x.shape[1]), "build_s": round(dt, 3), "bytes": size, "bytes_per_vector": round(size / len(x), 2)}
     write_json(Path(out_index).with_suffix(".json"), info)
     log.info("%s index: %d vectors in %.2fs, %.1f bytes/vector", kind, len(x), dt, size / len(x))

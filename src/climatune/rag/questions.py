@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util import UserError, read_json, setup_logging
+from .._util import UserError, read_json, read_jsonl, setup_logging, write_jsonl
 from .chunk import read_chunks
 
 log = logging.getLogger(__name__)
@@ -106,18 +106,14 @@ def run(chunks_jsonl, split_json, text_dir, out_jsonl, per_doc: int = 10, max_qu
     if not qs:
         raise QuestionsFileError("no question: the held-out documents gave no usable sentence and no "
                                  "rag.questions file was given")
-    Path(out_jsonl).parent.mkdir(parents=True, exist_ok=True)
-    with open(out_jsonl, "w") as f:
-        for q in qs:
-            f.write(json.dumps(q) + "\n")
+    write_jsonl(out_jsonl, qs)
     log.info("%d questions (%d automatic, %d from the user file)", len(qs), sum(q["origin"] == "auto" for q in qs),
              sum(q["origin"] == "user" for q in qs))
     return qs
 
 
 def read_questions(path) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return read_jsonl(path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from .._util import read_json, setup_logging, write_json
+from .._util import figure, read_json, setup_logging, write_json
 
 log = logging.getLogger(__name__)
 
@@ -67,33 +67,27 @@ def markdown(m: dict) -> str:
 
 
 def plot(m: dict, out_png) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
-    names = list(m["retrieval"])
-    x = np.arange(len(names))
-    for i, key in enumerate(("recall@1", "recall@10", "ndcg@10", "ann_recall@10")):
-        ax[0].bar(x + (i - 1.5) * 0.2, [m["retrieval"][n][key] for n in names], 0.2, label=key)
-    ax[0].set(xticks=x, xticklabels=names, ylim=(0, 1.05), title="retrieval quality")
-    ax[0].legend(fontsize=7)
-    ax[1].bar(names, [m["retrieval"][n]["p50_ms"] for n in names], color="tab:gray")
-    ax[1].set(ylabel="ms per query (p50, single)", title="search latency")
-    sy = list(m["systems"])
-    ret = [m["systems"][s]["retrieval_p50_ms"] for s in sy]
-    gen = [m["systems"][s]["generation_p50_ms"] for s in sy]
-    ax[2].bar(sy, gen, label="generation")
-    ax[2].bar(sy, ret, bottom=gen, label="retrieval")
-    for i, s in enumerate(sy):
-        ax[2].text(i, gen[i] + ret[i], f"R-L {m['systems'][s]['rougeL']:.2f}", ha="center", va="bottom", fontsize=8)
-    ax[2].set(ylabel="ms per request (p50)", title="RAG vs fine-tuned")
-    ax[2].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
+    with figure(out_png, 3, (14, 3.8)) as (_, ax):
+        names = list(m["retrieval"])
+        x = np.arange(len(names))
+        for i, key in enumerate(("recall@1", "recall@10", "ndcg@10", "ann_recall@10")):
+            ax[0].bar(x + (i - 1.5) * 0.2, [m["retrieval"][n][key] for n in names], 0.2, label=key)
+        ax[0].set(xticks=x, xticklabels=names, ylim=(0, 1.05), title="retrieval quality")
+        ax[0].legend(fontsize=7)
+        ax[1].bar(names, [m["retrieval"][n]["p50_ms"] for n in names], color="tab:gray")
+        ax[1].set(ylabel="ms per query (p50, single)", title="search latency")
+        sy = list(m["systems"])
+        ret = [m["systems"][s]["retrieval_p50_ms"] for s in sy]
+        gen = [m["systems"][s]["generation_p50_ms"] for s in sy]
+        ax[2].bar(sy, gen, label="generation")
+        ax[2].bar(sy, ret, bottom=gen, label="retrieval")
+        for i, s in enumerate(sy):
+            ax[2].text(i, gen[i] + ret[i], f"R-L {m['systems'][s]['rougeL']:.2f}", ha="center", va="bottom",
+                       fontsize=8)
+        ax[2].set(ylabel="ms per request (p50)", title="RAG vs fine-tuned")
+        ax[2].legend(fontsize=7)
 
 
 def main(argv: list[str] | None = None) -> int:
