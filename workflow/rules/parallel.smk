@@ -1,5 +1,6 @@
-# Parallel training with DeepSpeed: one job per layout (it launches torchrun itself, one process
-# per rank, srun across nodes), then one comparison of all layouts.
+# Parallel training with DeepSpeed: one job per layout (it launches torchrun itself, one process per
+# rank, srun across nodes) that trains and writes a model, the held-out perplexity of each layout's
+# model, then one comparison of all layouts.
 
 
 rule parallel:
@@ -7,28 +8,55 @@ rule parallel:
         model="results/model/base",
         train="results/tokens/train.npy",
     output:
-        "results/parallel/{layout}/metrics.json",
+        metrics="results/parallel/{layout}/metrics.json",
+        model=directory("results/parallel/{layout}/model"),
+        log_csv="results/parallel/{layout}/train_log.csv",
     log:
         "logs/parallel/{layout}.log",
     benchmark:
         "benchmarks/parallel/{layout}.tsv"
     params:
-        cfg=PARALLEL_CFG,
+        settings=PARALLEL_SETTINGS,
+        nodes=config["parallel"]["nodes"],
     threads: lambda wildcards: layout_world(wildcards.layout)
     resources:
         gpu=lambda wildcards: layout_world(wildcards.layout),
         nodes=config["parallel"]["nodes"],
         mem_mb=64000,
-        runtime=240,
+        runtime=24 * 60,
     conda:
         "../../envs/parallel.yaml"
     script:
         "../scripts/parallel.py"
 
 
+rule parallel_perplexity:
+    input:
+        test="results/tokens/test.npy",
+        model="results/parallel/{layout}/model",
+    output:
+        "results/eval/parallel/{layout}.json",
+    log:
+        "logs/parallel_perplexity/{layout}.log",
+    benchmark:
+        "benchmarks/parallel_perplexity/{layout}.tsv"
+    params:
+        cfg=config["perplexity"],
+        seed=config["train"]["seed"],
+    threads: workflow.cores
+    resources:
+        mem_mb=32000,
+        runtime=60,
+    conda:
+        "../../envs/model.yaml"
+    script:
+        "../scripts/parallel_perplexity.py"
+
+
 rule parallel_report:
     input:
-        expand("results/parallel/{layout}/metrics.json", layout=config["parallel"]["layouts"]),
+        metrics=expand("results/parallel/{layout}/metrics.json", layout=config["parallel"]["layouts"]),
+        perplexity=expand("results/eval/parallel/{layout}.json", layout=config["parallel"]["layouts"]),
     output:
         metrics="results/parallel/metrics.json",
         plot=report("results/parallel/parallel.png", caption="../report/parallel.rst", category="Parallel"),

@@ -1,16 +1,19 @@
-"""Rule parallel: one DeepSpeed layout, launched with torchrun (see climatune.parallel)."""
+"""Rule parallel: train one DeepSpeed layout and write its model (see climatune.parallel.launch)."""
 import json
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the package, also inside conda envs
+
+from pathlib import Path
 
 from climatune import parallel
 from climatune._util import rule_log
 
 with rule_log(snakemake.log[0]):
     argv = ["--layout", snakemake.wildcards.layout, "--model", snakemake.input.model, "--train",
-            snakemake.input.train, "--out", snakemake.output[0], "--config", json.dumps(dict(snakemake.params.cfg)),
-            "--nodes", str(snakemake.config["parallel"]["nodes"]), "--log-file", snakemake.log[0]]
+            snakemake.input.train, "--out-dir", str(Path(snakemake.output.metrics).parent),
+            "--config", json.dumps(dict(snakemake.params.settings)), "--nodes", str(snakemake.params.nodes),
+            "--log-file", snakemake.log[0]]
     rc = parallel.main(argv)
     if rc:
         raise SystemExit(rc)

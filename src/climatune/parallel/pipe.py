@@ -100,7 +100,15 @@ def causal_loss(logits, labels):
     return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
 
 
-def build_pipeline(model_dir, num_stages: int, dtype, topology=None):
+def _checkpoint(function, *args):
+    from torch.utils.checkpoint import checkpoint
+
+    return checkpoint(function, *args, use_reentrant=False)
+
+
+def build_pipeline(model_dir, num_stages: int, dtype, topology=None, activation_checkpointing: bool = False):
+    """The PipelineModule; with activation checkpointing every decoder layer is recomputed in backward
+    (torch's non-reentrant checkpoint; the embedding and the head are not)."""
     from deepspeed.pipe import LayerSpec, PipelineModule, TiedLayerSpec
     from transformers import AutoConfig
 
@@ -116,4 +124,29 @@ def build_pipeline(model_dir, num_stages: int, dtype, topology=None):
     else:
         layers.append(LayerSpec(HeadPipe, config, model_dir, dtype))
     kw = {"topology": topology} if topology is not None else {"num_stages": num_stages}
+    if activation_checkpointing:
+        kw.update(activation_checkpoint_interval=1, activation_checkpoint_func=_checkpoint,
+                  checkpointable_layers=["DecoderPipe"])
     return PipelineModule(layers=layers, loss_fn=causal_loss, partition_method="type:DecoderPipe", **kw)
+
+
+def local_hf_state_dict(pipe) -> dict:
+    """This stage's weights under their Hugging Face names (model.embed_tokens.weight,
+    model.layers.<i>.*, model.norm.weight, lm_head.weight). A tied output head is the input
+    embedding: only the stage that holds layer 0 names it."""
+    from deepspeed.pipe import TiedLayerSpec
+
+    n_layers = len(pipe._layer_specs) - 3  # embedding, decoder layers, norm, head
+    out = {}
+    for idx in range(pipe._local_start, pipe._local_stop):
+        spec = pipe._layer_specs[idx]
+        module = pipe.tied_modules[spec.key] if isinstance(spec, TiedLayerSpec) else getattr(pipe, str(idx))
+        if idx == 0:
+            out["model.embed_tokens.weight"] = module.weight
+        elif idx <= n_layers:
+            out.update({f"model.layers.{idx - 1}.{k}": v for k, v in module.layer.state_dict().items()})
+        elif idx == n_layers + 1:
+            out["model.norm.weight"] = module.norm.weight
+        elif not isinstance(spec, TiedLayerSpec):
+            out["lm_head.weight"] = module.lm_head.weight
+    return {k: v.detach() for k, v in out.items()}

@@ -1,0 +1,61 @@
+"""Settings: config/config.yaml is the one place defaults live.
+
+A stage's command-line entry (`python -m climatune.<stage>`) and the benchmarks build their settings
+from the workflow's embedded default config with their overrides on top, never from defaults of their
+own; an unknown key is an error that names the known ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+
+from ._util import UserError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def _default_config() -> dict:
+    import yaml
+
+    if not DEFAULT_CONFIG.is_file():
+        raise UserError(f"{DEFAULT_CONFIG} is missing: climatune reads its defaults from the workflow's config folder")
+    return yaml.safe_load(DEFAULT_CONFIG.read_text())
+
+
+def default_section(name: str) -> dict:
+    """A copy of one top-level section of config/config.yaml."""
+    return copy.deepcopy(_default_config()[name])
+
+
+def section(name: str, overrides: dict | None = None) -> dict:
+    """`name`'s defaults from config/config.yaml with `overrides` on top (one level; unknown keys refused)."""
+    base = default_section(name)
+    unknown = sorted(set(overrides or {}) - set(base))
+    if unknown:
+        raise UserError(f"unknown {name} setting(s) {unknown}; known: {sorted(base)}")
+    base.update(overrides or {})
+    return base
+
+
+def read_overrides(text: str | None) -> dict:
+    """--config of a stage's command line: a JSON object, or a path to a .json/.yaml file holding one
+    (either the section itself or a whole config, whose matching section is taken by the caller)."""
+    if not text:
+        return {}
+    p = Path(text)
+    if p.suffix in (".json", ".yaml", ".yml") and p.is_file():
+        import yaml
+
+        data = yaml.safe_load(p.read_text()) if p.suffix != ".json" else json.loads(p.read_text())
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UserError(f"--config is neither a JSON object nor a .json/.yaml file: {e}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"--config must hold an object of settings, got {type(data).__name__}")
+    return data
