@@ -4,7 +4,8 @@
         --shapes llama-3.2-1b llama-3.2-3b --runs single dp2 tp2 pp2 dp2:zero2 dp2:zero3 dp2:ac \
         --out bench/results/parallel_gpu.json
 
-A run is `layout[:modifier,...]`: zeroN (ZeRO stage), ac (activation checkpointing), mbN (micro-batch).
+A run is `layout[:modifier,...]`: zeroN (ZeRO stage), ac (activation checkpointing), mbN (micro-batch),
+gbN (global batch).
 Each run is `python -m climatune.parallel --bench` in a process of its own (a layout run after another in
 one process starts with the other's GPU memory), full-parameter bf16 training with fp32 master weights on
 identical global batches, so loss curves compare step by step with `single` (ZeRO-1 at world size 1).
@@ -26,8 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from climatune import model as M  # noqa: E402
-from climatune._util import environment, read_json, write_json  # noqa: E402
+from climatune._util import read_json, write_json  # noqa: E402
 from climatune.parallel import parse_layout  # noqa: E402
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -45,8 +45,10 @@ def parse_run(spec: str, base: dict) -> tuple[str, dict]:
             cfg["activation_checkpointing"] = True
         elif m.startswith("mb"):
             cfg["micro_batch"] = int(m[2:])
+        elif m.startswith("gb"):
+            cfg["global_batch"] = int(m[2:])
         else:
-            raise SystemExit(f"unknown run modifier '{m}' in '{spec}' (zeroN, ac, mbN)")
+            raise SystemExit(f"unknown run modifier '{m}' in '{spec}' (zeroN, ac, mbN, gbN)")
     return layout, cfg
 
 
@@ -100,6 +102,17 @@ def summarise(r: dict) -> dict:
     return r
 
 
+def gpu_names() -> list[str]:
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    names = [n.strip() for n in out.splitlines() if n.strip()]
+    return [names[int(i)] for i in visible.split(",") if i.strip().isdigit()] if visible else names
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = ap.add_argument_group("data and model")
@@ -115,7 +128,8 @@ def main() -> int:
     g.add_argument("--run-timeout", type=int, default=420, help="seconds one launch may take")
     g.add_argument("--deadline", type=float, default=0,
                    help="unix time after which no run starts (0: none); runs left are done by a later call")
-    g.add_argument("--fresh", action="store_true", help="rerun runs whose results are in --work")
+    g.add_argument("--fresh", nargs="*", help="rerun these runs (all listed in --runs if none named) even when "
+                   "their results are in --work")
     g = ap.add_argument_group("output")
     g.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     g.add_argument("--work", default=".bench-work/parallel", help="models and per-run results (reused)")
@@ -127,20 +141,21 @@ def main() -> int:
     base = {"mode": "full", "zero_stage": 1, "global_batch": a.global_batch, "micro_batch": a.micro_batch,
             "max_steps": a.steps, "lr": a.lr, "schedule": "constant", "warmup_ratio": 0.0, "seed": 1234,
             "precision": "auto", "checkpoint_every": 0}
-    import torch
-
-    gpus = torch.cuda.device_count() if a.device == "cuda" else 0
+    # GPU names from nvidia-smi: this process never touches CUDA (a context here would hold GPU 0 memory
+    # through every run); the torch/CUDA environment comes from the runs' own records.
+    names = gpu_names() if a.device == "cuda" else []
     result = read_json(a.out) if Path(a.out).exists() else {}
-    result.update({"command": "python bench/parallel_gpu.py " + " ".join(sys.argv[1:]), "environment": environment(),
-                   "settings": base, "gpus": max(parse_layout(r.split(":")[0]).world for r in a.runs),
-                   "gpus_on_machine": gpus,
-                   "device": f"{gpus}x {torch.cuda.get_device_name(0)}" if gpus else "cpu"})
+    result.update({"command": "python bench/parallel_gpu.py " + " ".join(sys.argv[1:]), "settings": base,
+                   "gpus": max(parse_layout(r.split(":")[0]).world for r in a.runs), "gpus_on_machine": len(names),
+                   "device": f"{len(names)}x {names[0]}" if names else "cpu"})
     for shape in a.shapes:
         work = Path(a.work) / shape
         model = work / "base"
-        if not (model / "config.json").exists():
+        if not (model / "config.json").exists():  # in a process of its own: no GPU memory stays held here
             t0 = time.perf_counter()
-            M.run(f"random:{shape}", model, tokenizer=a.tokenizer, save_dtype="bfloat16", init_device=a.device)
+            subprocess.run([sys.executable, "-m", "climatune.model", f"random:{shape}", "--out", str(model),
+                            "--tokenizer", a.tokenizer, "--save-dtype", "bfloat16", "--init-device", a.device],
+                           env=env, check=True)
             print(f"{shape}: random model prepared in {time.perf_counter() - t0:.0f}s", flush=True)
         r = result.get(shape, {})
         for spec in a.runs:
@@ -148,7 +163,8 @@ def main() -> int:
             key = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:10]
             out = work / f"{spec.replace(':', '_').replace(',', '_')}-{key}"
             cached = out / "result.json"
-            if cached.exists() and not a.fresh:
+            fresh = a.fresh is not None and (not a.fresh or spec in a.fresh)
+            if cached.exists() and not fresh:
                 m = read_json(cached)
             elif a.deadline and time.time() > a.deadline:
                 print(f"{shape} {spec}: not started (past --deadline); a later call runs it", flush=True)
@@ -157,6 +173,8 @@ def main() -> int:
                 out.mkdir(parents=True, exist_ok=True)
                 m = launch(layout, cfg, model, a.train, out, env, a.run_timeout)
                 write_json(cached, m)
+            if m.get("environment"):
+                result["environment"] = m["environment"]
             r[spec] = row(m)
             print(f"{shape} {spec}: " + (f"{m['tokens_per_s']:.0f} tokens/s, peak {m['peak_gib_max']:.1f} GiB/GPU, "
                                          f"final loss {m['final_loss']:.5f}" if "tokens_per_s" in m else

@@ -90,7 +90,8 @@ def export(engine, layout, mode: str, zero_stage: int, base_dir, out_dir, save_d
         else:
             sd = engine.module.state_dict() if rank == 0 else None
         if rank == 0:
-            weights = _hf_weights(_strip(sd), base_dir)
+            wrapped = type(engine.module).__name__ == "CausalLMLoss"  # tensor-parallel runs train the HF model
+            weights = _hf_weights(_strip(sd) if wrapped else sd, base_dir)
             nbytes = _write_shard(tmp / "model.safetensors", weights, dtype)
             _finish(tmp, out, base_dir, save_dtype, {"model.safetensors": list(weights)})
             log.info("model written: %s (%.2f GiB, %d tensors, %s)", out, nbytes / 1024**3, len(weights), save_dtype)

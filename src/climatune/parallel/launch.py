@@ -133,6 +133,14 @@ def run_ids(runs, model: str, train: str, bench: bool) -> list[str | None]:
             for layout, s, _ in runs]
 
 
+def _allocator_env() -> dict:
+    """CUDA's expandable segments (less fragmentation, fewer cudaMalloc/cudaFree syncs between steps) for
+    every rank; a user's own PYTORCH_CUDA_ALLOC_CONF wins."""
+    if "PYTORCH_CUDA_ALLOC_CONF" in os.environ:
+        return {}
+    return {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m climatune.parallel", description=__doc__.splitlines()[0])
     ap.add_argument("--layout", help="single, dpN, tpN, ppN, dp2pp2, dp2tp2, ...")
@@ -169,6 +177,7 @@ def _run_here(runs, a) -> int:
 
     if "LOCAL_RANK" in os.environ:
         die_with_parent()  # torchrun's ranks live in sessions of their own: never outlive the launch
+    os.environ.update(_allocator_env())  # before this process touches CUDA
     if runs[0][0].world == 1 and "LOCAL_RANK" not in os.environ:  # a single process: its own rendezvous
         os.environ.setdefault("MASTER_PORT", "29511")
         os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1")
@@ -188,6 +197,6 @@ def _launch(runs, a, argv: list[str]) -> int:
         log.info("no GPU visible: %d CPU processes (gloo), fp32", layout.world)
     log.info("launching %d processes: %s", layout.world, " ".join(cmd))
     src = str(Path(__file__).resolve().parents[2])  # the ranks import this package, also from a conda env
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p),
+    env = {**os.environ, **_allocator_env(), "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p),
            RUN_IDS_ENV: json.dumps(run_ids(runs, a.model, a.train, a.bench))}
     return subprocess.run(cmd, env=env, preexec_fn=die_with_parent).returncode

@@ -215,7 +215,7 @@ def _step(engine, layout: Layout, batches: list, accum: int):
         return loss.detach().float().reshape(()).to(batches[0].device if batches else engine.device)
     total = None
     for b in batches:
-        loss = engine(b)
+        loss = engine(input_ids=b, labels=b).loss if layout.tp > 1 else engine(b)
         engine.backward(loss)
         engine.step()
         total = loss.detach().float() if total is None else total + loss.detach().float()
