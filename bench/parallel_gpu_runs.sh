@@ -4,6 +4,7 @@
 # reused from .bench-work/ (so the `single` baseline of the 4-GPU table is measured on the same machine).
 #   bash bench/parallel_gpu_runs.sh 3b [seconds]   # Llama-3.2-3B: 2-GPU and 4-GPU layouts, ZeRO-2/3, checkpointing
 #   bash bench/parallel_gpu_runs.sh 1b [seconds]   # Llama-3.2-1B: 2-GPU and 4-GPU layouts
+#   bash bench/parallel_gpu_runs.sh 2gpu [seconds] # both shapes' 2-GPU table on a 2-GPU machine
 #   bash bench/parallel_gpu_runs.sh 8b [seconds]   # Llama-3.1-8B on 4 GPUs (single: out of memory)
 # Writes $OUT/parallel_gpu.json, $OUT/parallel_gpu4.json, $OUT/parallel_gpu4_8b.json; copy them to bench/results/.
 set -uo pipefail
@@ -21,6 +22,10 @@ case "${1:?3b, 1b or 8b}" in
     "${b[@]}" --shapes llama-3.2-3b --runs single dp2 tp2 pp2 dp2:zero2 dp2:zero3 dp2:ac single:ac \
       --out "$OUT/parallel_gpu.json"
     python3 bench/parallel_loss_check.py "$OUT/parallel_gpu.json" "$OUT/parallel_gpu4.json" ;;
+  2gpu)  # both shapes on a 2-GPU machine: the main layouts first, then ZeRO-2/3 and checkpointing
+    "${b[@]}" --shapes llama-3.2-3b llama-3.2-1b --runs single dp2 tp2 pp2 --out "$OUT/parallel_gpu.json"
+    "${b[@]}" --shapes llama-3.2-3b --runs single dp2 tp2 pp2 dp2:zero2 dp2:ac dp2:zero3 --out "$OUT/parallel_gpu.json"
+    python3 bench/parallel_loss_check.py "$OUT/parallel_gpu.json" ;;
   1b)
     "${b[@]}" --shapes llama-3.2-1b --runs single dp2 tp2 pp2 --out "$OUT/parallel_gpu.json"
     "${b[@]}" --shapes llama-3.2-1b --runs single dp4 dp2pp2 dp2tp2 --out "$OUT/parallel_gpu4.json"
