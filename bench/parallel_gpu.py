@@ -102,6 +102,15 @@ def summarise(r: dict) -> dict:
     return r
 
 
+def code_digest() -> str:
+    """sha256 of the code a run executes (the parallel package and the shared training module)."""
+    files = sorted(Path(SRC, "climatune", "parallel").glob("*.py")) + [Path(SRC, "climatune", "training.py")]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def gpu_names() -> list[str]:
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
@@ -148,6 +157,8 @@ def main() -> int:
     result.update({"command": "python bench/parallel_gpu.py " + " ".join(sys.argv[1:]), "settings": base,
                    "gpus": max(parse_layout(r.split(":")[0]).world for r in a.runs), "gpus_on_machine": len(names),
                    "device": f"{len(names)}x {names[0]}" if names else "cpu"})
+    code = code_digest()  # a result is reused only by the same code, settings and data
+    result["code_digest"] = code
     for shape in a.shapes:
         work = Path(a.work) / shape
         model = work / "base"
@@ -160,7 +171,8 @@ def main() -> int:
         r = result.get(shape, {})
         for spec in a.runs:
             layout, cfg = parse_run(spec, base)
-            key = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:10]
+            key = hashlib.sha256(json.dumps([cfg, code, a.train, os.path.getsize(a.train)], sort_keys=True)
+                                 .encode()).hexdigest()[:10]
             out = work / f"{spec.replace(':', '_').replace(',', '_')}-{key}"
             cached = out / "result.json"
             fresh = a.fresh is not None and (not a.fresh or spec in a.fresh)

@@ -20,11 +20,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from climatune._util import read_json, write_json  # noqa: E402
 
 
+def tables(result: dict, prefix: str = ""):
+    """(name, runs) of every shape's table, also those nested under "repeat" or "earlier_*"."""
+    for key, val in result.items():
+        if not isinstance(val, dict) or key in ("loss_check", "environment", "settings"):
+            continue
+        if any(isinstance(v, dict) and "losses" in v for v in val.values()):
+            yield prefix + key, val
+        else:
+            yield from tables(val, f"{prefix}{key}/")
+
+
 def check(result: dict, tol: float) -> dict:
     verdict = {"tolerance": tol, "shapes": {}, "passed": True}
-    for shape, runs in result.items():
-        if not isinstance(runs, dict):
-            continue
+    for shape, runs in tables(result):
         trained = {k: v for k, v in runs.items() if isinstance(v, dict) and isinstance(v.get("losses"), list)}
         if len(trained) < 2:
             continue

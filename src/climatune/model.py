@@ -44,6 +44,8 @@ SHAPES = {
                                        "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}),
     "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=2, head_dim=16, max_position_embeddings=2048, tie_word_embeddings=True),
+    "tiny-untied": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                        num_key_value_heads=2, head_dim=16, max_position_embeddings=2048, tie_word_embeddings=False),
 }
 
 
@@ -84,7 +86,7 @@ def load_source(source: str, tokenizer: str | None = None, seed: int = 0, init_d
     if source.startswith("random:"):
         tok, _ = load_source_tokenizer(tokenizer or SMOLLM2)
         shape = source.split(":", 1)[1]
-        vocab = len(tok) if shape == "tiny" else None
+        vocab = len(tok) if shape.startswith("tiny") else None
         torch.manual_seed(seed)
         with torch.device(init_device):
             model = AutoModelForCausalLM.from_config(llama_config(shape, vocab), dtype=torch.float32)

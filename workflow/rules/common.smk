@@ -22,8 +22,11 @@ else:
         raise WorkflowError(str(e)) from None
 DOCS = sorted(DOC_PDFS)
 
-# What a `parallel` job trains with (the layout list and the node count do not change a layout's model).
-PARALLEL_SETTINGS = {k: v for k, v in config["parallel"].items() if k not in ("layouts", "nodes")}
+# What a `parallel` job trains with: only these are params (a change reruns the job); the layout list,
+# the node count and how often checkpoints are written do not change a layout's model, and its script
+# reads them from the config.
+PARALLEL_RUNTIME_KEYS = ("layouts", "nodes", "checkpoint_every", "keep_checkpoints")
+PARALLEL_SETTINGS = {k: v for k, v in config["parallel"].items() if k not in PARALLEL_RUNTIME_KEYS}
 for _name in config["parallel"]["layouts"]:  # unsupported layouts fail here, before any job starts
     try:
         _layout = parallel.parse_layout(_name)

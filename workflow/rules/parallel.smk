@@ -17,7 +17,6 @@ rule parallel:
         "benchmarks/parallel/{layout}.tsv"
     params:
         settings=PARALLEL_SETTINGS,
-        nodes=config["parallel"]["nodes"],
     threads: lambda wildcards: layout_world(wildcards.layout)
     resources:
         gpu=lambda wildcards: layout_world(wildcards.layout),

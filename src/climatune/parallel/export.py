@@ -5,6 +5,8 @@
 - PipelineModule: each stage's first data-parallel rank writes its own layers as one shard
   (model-0000k-of-0000n.safetensors); rank 0 writes the index.
 - LoRA / QLoRA: the adapter is merged into the 16-bit base, as the fine-tune stage does.
+The weights written are the training weights (bf16 on GPUs, fp32 on CPU) cast to `save_dtype`; the fp32
+master copy of a bf16 run is not what is written (float32 here means bf16 values in fp32).
 The folder is written as <out>.tmp and renamed, so a killed job never leaves a half model.
 """
 
@@ -37,7 +39,7 @@ def _write_shard(path: Path, tensors: dict, dtype) -> int:
 
 
 def _finish(tmp: Path, out: Path, base_dir: Path, save_dtype: str, shards: dict[str, list[str]]) -> None:
-    """Config, tokenizer and (for several shards) the index next to the weights; then the rename."""
+    """Config, tokenizer and (for sharded weights) the index next to the weights; then the rename."""
     for name in _COPY:
         if (base_dir / name).exists():
             shutil.copy2(base_dir / name, tmp / name)
@@ -45,8 +47,10 @@ def _finish(tmp: Path, out: Path, base_dir: Path, save_dtype: str, shards: dict[
     cfg["dtype"] = save_dtype
     cfg.pop("torch_dtype", None)
     (tmp / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-    if len(shards) > 1:
+    if list(shards) != ["model.safetensors"]:
         weight_map = {k: f for f, keys in shards.items() for k in keys}
+        if len(weight_map) != sum(map(len, shards.values())):
+            raise RuntimeError(f"{out}: a tensor is in two shards ({sorted(shards)})")
         total = sum((tmp / f).stat().st_size for f in shards)
         (tmp / "model.safetensors.index.json").write_text(
             json.dumps({"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}, indent=2))
@@ -78,6 +82,9 @@ def export(engine, layout, mode: str, zero_stage: int, base_dir, out_dir, save_d
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     dist.barrier()
+    if save_dtype == "auto":  # the training weights' own dtype
+        save_dtype = str(next(engine.module.parameters()).dtype).replace("torch.", "")
+        save_dtype = save_dtype if save_dtype in ("bfloat16", "float16") else "float32"
     dtype = _dtype(save_dtype)
     if layout.pp > 1:
         _export_pipeline(engine, tmp, out, base_dir, save_dtype, dtype)
@@ -109,8 +116,9 @@ def _export_pipeline(engine, tmp: Path, out: Path, base_dir: Path, save_dtype: s
     keys: list[str] = []
     if grid.get_data_parallel_id() == 0:
         weights = _hf_weights(local_hf_state_dict(engine.module), base_dir)
-        _write_shard(tmp / name, weights, dtype)
-        keys = list(weights)
+        if weights:
+            _write_shard(tmp / name, weights, dtype)
+            keys = list(weights)
     gathered = [None] * dist.get_world_size()
     dist.all_gather_object(gathered, (name, keys))
     if dist.get_rank() == 0:

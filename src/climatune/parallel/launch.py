@@ -100,20 +100,20 @@ def check_gpus(layout: Layout, per_node: int, gpus: int) -> None:
             "parallel.layouts or run it on a node with enough GPUs")
 
 
-def read_runs(a) -> list[tuple[Layout, ParallelSettings, str]]:
-    """(layout, settings, output folder) of each run: one from --layout/--config/--out-dir, or a --suite
-    file (a JSON list of {"layout", "config", "out_dir"}) of runs with one world size, run one after the
-    other in a single launch (one process start-up for a sweep of layouts on CPU; GPU measurements use
-    one launch per layout, bench/parallel_gpu.py)."""
+def read_runs(a) -> list[tuple[Layout, ParallelSettings, str, str]]:
+    """(layout, settings, output folder, model) of each run: one from --layout/--config/--out-dir, or a
+    --suite file (a JSON list of {"layout", "config", "out_dir"[, "model"]}) of runs with one world size,
+    run one after the other in a single launch (one process start-up for a sweep of layouts on CPU; GPU
+    measurements use one launch per layout, bench/parallel_gpu.py)."""
     if a.suite:
         items = json.loads(Path(a.suite).read_text())
-        runs = [(parse_layout(i["layout"]), ParallelSettings.from_dict(i.get("config", {})), i["out_dir"])
-                for i in items]
+        runs = [(parse_layout(i["layout"]), ParallelSettings.from_dict(i.get("config", {})), i["out_dir"],
+                 i.get("model", a.model)) for i in items]
     else:
         if not (a.layout and a.out_dir):
             raise UnsupportedLayout("give --layout and --out-dir, or --suite")
-        runs = [(parse_layout(a.layout), ParallelSettings.from_dict(read_overrides(a.config)), a.out_dir)]
-    for layout, s, _ in runs:
+        runs = [(parse_layout(a.layout), ParallelSettings.from_dict(read_overrides(a.config)), a.out_dir, a.model)]
+    for layout, s, _, _ in runs:
         check_supported(layout, s.mode, s.zero_stage, s.precision)
         check_batch(layout, s.global_batch, s.micro_batch)
     if len({r[0].world for r in runs}) != 1:
@@ -124,13 +124,22 @@ def read_runs(a) -> list[tuple[Layout, ParallelSettings, str]]:
     return runs
 
 
-def run_ids(runs, model: str, train: str, bench: bool) -> list[str | None]:
+def run_ids(runs, train: str, bench: bool) -> list[str | None]:
     """Run id of each run that keeps checkpoints (content hashes of the model and data: computed once
     here, not by every rank)."""
     from .checkpoint import run_id
 
     return [run_id(s.identity(), layout.name, model, train) if s.checkpoint_every > 0 and not bench else None
-            for layout, s, _ in runs]
+            for layout, s, _, model in runs]
+
+
+def _free_port() -> int:
+    """A TCP port free on this host now (two single-process runs on one node must not share one)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _allocator_env() -> dict:
@@ -179,11 +188,11 @@ def _run_here(runs, a) -> int:
         die_with_parent()  # torchrun's ranks live in sessions of their own: never outlive the launch
     os.environ.update(_allocator_env())  # before this process touches CUDA
     if runs[0][0].world == 1 and "LOCAL_RANK" not in os.environ:  # a single process: its own rendezvous
-        os.environ.setdefault("MASTER_PORT", "29511")
+        os.environ.setdefault("MASTER_PORT", str(_free_port()))
         os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1")
-    ids = json.loads(os.environ[RUN_IDS_ENV]) if RUN_IDS_ENV in os.environ else run_ids(runs, a.model, a.train, a.bench)
-    for (layout, s, out_dir), run in zip(runs, ids):
-        train(layout, a.model, a.train, out_dir, s, run, a.bench, a.stop_after)
+    ids = json.loads(os.environ[RUN_IDS_ENV]) if RUN_IDS_ENV in os.environ else run_ids(runs, a.train, a.bench)
+    for (layout, s, out_dir, model), run in zip(runs, ids):
+        train(layout, model, a.train, out_dir, s, run, a.bench, a.stop_after)
     return 0
 
 
@@ -198,5 +207,5 @@ def _launch(runs, a, argv: list[str]) -> int:
     log.info("launching %d processes: %s", layout.world, " ".join(cmd))
     src = str(Path(__file__).resolve().parents[2])  # the ranks import this package, also from a conda env
     env = {**os.environ, **_allocator_env(), "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p),
-           RUN_IDS_ENV: json.dumps(run_ids(runs, a.model, a.train, a.bench))}
+           RUN_IDS_ENV: json.dumps(run_ids(runs, a.train, a.bench))}
     return subprocess.run(cmd, env=env, preexec_fn=die_with_parent).returncode

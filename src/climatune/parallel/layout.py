@@ -17,7 +17,7 @@ MODES = ("full", "lora", "qlora")
 # (kind, mode) -> the ZeRO stages that tests/test_parallel.py runs (and climatune therefore accepts),
 # or the measured reason the combination does not work.
 SUPPORT = {
-    ("single", "full"): (0, 1), ("single", "lora"): (0,), ("single", "qlora"): (0,),
+    ("single", "full"): (0, 1), ("single", "lora"): (0, 1), ("single", "qlora"): (0, 1),
     ("dp", "full"): (0, 1, 2, 3), ("dp", "lora"): (2,), ("dp", "qlora"): (2,),
     ("tp", "full"): (1, 2),
     ("tp", "lora"): "DeepSpeed 0.19.8 AutoTP (its HF tp_plan path) replaces the peft LoRA-wrapped projections with "
@@ -32,13 +32,14 @@ WHY_ZERO = {"pp": "DeepSpeed pipeline parallelism supports ZeRO stage 0 or 1 onl
             "tp": "AutoTP training is tested here with ZeRO stages 1-2",
             "dp": "LoRA/QLoRA under data parallelism is tested here with ZeRO-2 (ZeRO-3 would shard the "
                   "frozen base that peft wraps)",
-            "single": "one process is tested with ZeRO 0-1 (full) and 0 (LoRA/QLoRA)"}
+            "single": "one process is tested with ZeRO 0-1"}
 # bf16 without fp32 master weights: DeepSpeed's ZeRO-0 engine outside a pipeline (its DDP_BFLOAT16
 # optimizer) updates the bf16 weights directly, so updates below bf16 resolution round away (a 1B run
 # at lr 1e-5 ended 0.38 nats behind after 8 steps). ZeRO >= 1 and the pipeline engine's BF16_Optimizer
 # keep fp32 masters.
 BF16_NO_MASTER = ("bf16 training with ZeRO-0 outside a pipeline keeps no fp32 master weights in DeepSpeed "
-                  "(small updates round away in bf16); use parallel.zero_stage >= 1")
+                  "(small updates round away in bf16); use parallel.zero_stage >= 1 (ZeRO-2 for LoRA/QLoRA "
+                  "under data parallelism)")
 
 
 class UnsupportedLayout(UserError):
@@ -100,8 +101,8 @@ def check_supported(layout: Layout, mode: str, zero: int, precision: str = "auto
 
 
 def check_master_weights(layout: Layout, mode: str, zero: int, bf16: bool) -> None:
-    """Refuse full bf16 training that DeepSpeed would run without fp32 master weights."""
-    if bf16 and mode == "full" and zero == 0 and layout.pp == 1:
+    """Refuse bf16 training (full or adapters) that DeepSpeed would run without fp32 master weights."""
+    if bf16 and zero == 0 and layout.pp == 1:
         raise UnsupportedLayout(f"{layout.name} x {mode} x ZeRO-0: {BF16_NO_MASTER}")
 
 
