@@ -1,6 +1,6 @@
 # climatune — two commands on a fresh machine:
 #   make demo   create .venv, install the pinned stack, run the whole DAG on the embedded default (CPU, offline)
-#   make test   the same install, then the test suite
+#   make test   the same install, then the linters and every test CI can run (make test-fast: the unit layer)
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -13,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY=1
 export TOKENIZERS_PARALLELISM=true
 PIP := $(BIN)/python -m pip -q --disable-pip-version-check
 
-.PHONY: demo test install lock lint dag clean distclean
+.PHONY: demo test test-fast install lock lint dag clean distclean
 
 install: $(STAMP)
 
@@ -32,9 +32,19 @@ demo: $(STAMP)
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
 	@echo; echo "Done. Results under results/, logs under logs/; HTML report: $(BIN)/snakemake --report report.html"
 
-test: $(STAMP)
+# ruff (pyflakes, syntax, import order) over the code, and Snakemake's own linter over the workflow.
+lint: $(STAMP)
+	$(BIN)/ruff check src bench tests workflow/scripts
 	$(BIN)/snakemake --lint text > /dev/null || $(BIN)/snakemake --lint text
+
+# Every layer CI can run: tests/unit, tests/workflow (Snakemake runs), tests/slurm (root + apt), and
+# tests/gpu, which skips without CUDA (run it on a GPU machine: bench/GPU.md).
+test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The unit layer without its slow tests (real training and DeepSpeed launches): well under a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit -m "not slow" $(PYTEST_ARGS)
 
 dag: $(STAMP)
 	$(BIN)/snakemake --dag | dot -Tsvg > dag.svg

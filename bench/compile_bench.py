@@ -19,15 +19,15 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
+import _common as C  # noqa: E402  (puts src/ on sys.path)
 import qlora_bench as Q  # noqa: E402
-from climatune import model as M  # noqa: E402
-from climatune import training as T  # noqa: E402
-from climatune._util import environment, setup_logging, write_json  # noqa: E402
+from climatune._util import setup_logging  # noqa: E402
+from climatune.model import prepare_model as M  # noqa: E402
+from climatune.model import training as T  # noqa: E402
 
 log = logging.getLogger("compile_bench")
 
@@ -85,14 +85,10 @@ def main() -> int:
     blocks = np.load(a.data)[:, : a.seq_len] if a.device == "cpu" else np.load(a.data)
     if blocks.shape[1] != a.seq_len:
         raise SystemExit(f"{a.data}: blocks of {blocks.shape[1]} tokens, expected --seq-len {a.seq_len}")
-    result = {"command": "python bench/compile_bench.py " + " ".join(sys.argv[1:]), "environment": environment(),
-              "phases": {k: getattr(a, k) for k in ("equal_micro_batch", "warmup", "steps", "loss_steps",
-                                                    "loss_micro_batch", "seq_len")}}
+    phases = ("equal_micro_batch", "warmup", "steps", "loss_steps", "loss_micro_batch", "seq_len")
+    result = {**C.header(sys.argv), "phases": {k: getattr(a, k) for k in phases}}
     for shape in a.shapes:
-        model_dir = Path(a.work) / shape
-        if not (model_dir / "config.json").exists():
-            M.run(f"random:{shape}", model_dir, tokenizer=a.tokenizer, save_dtype="bfloat16", seed=0,
-                  init_device=a.device)
+        model_dir = C.prepare_random_model(shape, Path(a.work) / shape, a.tokenizer, a.device)
         e = run_variant(False, model_dir, blocks, a)
         c = run_variant(True, model_dir, blocks, a)
         r = {"eager": e, "compiled": c, "gpu": result["environment"].get("gpu"),
@@ -102,7 +98,7 @@ def main() -> int:
              "compile_overhead_s": round(c["first_step_s"] - e["first_step_s"], 1),
              "max_loss_rel_diff": round(max(abs(x - y) / abs(y) for x, y in zip(c["losses"], e["losses"])), 6)}
         result[shape] = r
-        write_json(a.out, result)
+        C.write_result(a.out, result)
         print(f"\n{shape} at seq {a.seq_len}, micro-batch {a.equal_micro_batch}, on {r['gpu'] or a.device}")
         print(f"{'':10s}{'tokens/s':>10s}{'peak GiB':>10s}{'ckpt tok/s':>12s}{'first step s':>14s}")
         for name, v in (("eager", e), ("compiled", c)):

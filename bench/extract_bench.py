@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from climatune._util import environment, write_json  # noqa: E402
-from climatune.extract import discover, extract_document  # noqa: E402
+import _common as C  # noqa: E402  (puts src/ on sys.path)
+from climatune.corpus.extract_text import discover, extract_document  # noqa: E402
 
 
 def run_climatune(pdf: Path) -> tuple[int, float, int]:
@@ -76,16 +76,15 @@ def main() -> int:
         "pypdf_failed": failed,
         "per_document": rows,
         "pdf_dir": os.path.relpath(a.pdf_dir),
-        "environment": environment(),
-        "command": "python bench/extract_bench.py " + " ".join(sys.argv[1:]),
+        **C.header(sys.argv),
     }
-    write_json(a.out, result)
+    C.write_result(a.out, result)
     print()
     print(f"{'':12s}{'pages/s':>10s}")
     print(f"{'climatune':12s}{result['pages_per_s_climatune']:10.1f}")
     print(f"{'pypdf':12s}{result['pages_per_s_pypdf']:10.1f}")
     print(f"speedup {result['speedup']}x over {pages} pages in {len(rows)} documents "
-          f"({len(failed)} document(s) pypdf could not read, excluded); written to {a.out}")
+          f"({len(failed)} document(s) pypdf could not read, excluded)")
     return 0
 
 

@@ -16,15 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml  # noqa: E402
 
-from climatune import finetune, perplexity, probe  # noqa: E402
-from climatune import model as M  # noqa: E402
-from climatune._util import environment, read_json, setup_logging, write_json  # noqa: E402
+import _common as C  # noqa: E402  (puts src/ on sys.path)
+from climatune._util import read_json, setup_logging  # noqa: E402
+from climatune.model import finetune, perplexity, probe  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = C.REPO
 
 
 def main() -> int:
@@ -53,14 +53,12 @@ def main() -> int:
         test = str(Path(a.work) / "test_subset.npy")
         Path(a.work).mkdir(parents=True, exist_ok=True)
         np.save(test, np.load(a.test)[: a.perplexity_blocks])
-    result = {"command": "python bench/model_stages_gpu.py " + " ".join(sys.argv[1:]), "environment": environment(),
-              "train_config": train_cfg, "probe_config": {**cfg["probe"], "max_micro_batch": a.max_micro_batch}}
+    result = {**C.header(sys.argv), "train_config": train_cfg,
+              "probe_config": {**cfg["probe"], "max_micro_batch": a.max_micro_batch}}
     for shape in a.shapes:
         work = Path(a.work) / shape
-        base = work / "base"
         t0 = time.perf_counter()
-        if not (base / "config.json").exists():
-            M.run(f"random:{shape}", base, tokenizer=a.tokenizer, save_dtype="bfloat16", init_device=a.device)
+        base = C.prepare_random_model(shape, work / "base", a.tokenizer, a.device)
         times = {"prepare_model_s": round(time.perf_counter() - t0, 1)}
         t0 = time.perf_counter()
         p = cfg["probe"]
@@ -90,7 +88,7 @@ def main() -> int:
             "perplexity": {k: pp[k] for k in ("base", "tuned", "tokens", "drop_pct")},
             "stage_seconds": times,
         }
-        write_json(a.out, result)
+        C.write_result(a.out, result)
         r = result[shape]
         print(f"\n{shape}: chosen micro-batch {r['chosen_micro_batch']} (checkpointing "
               f"{'on' if pr['chosen']['gradient_checkpointing'] else 'off'}), largest {r['max_micro_batch']}, "

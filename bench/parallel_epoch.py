@@ -15,9 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from climatune._util import read_json, write_json  # noqa: E402
+import _common as C  # noqa: E402  (puts src/ on sys.path)
+from climatune._util import read_json  # noqa: E402
 
 SEEDS = {"single_min": 337, "two_gpus_min": 169, "speedup": round(337 / 169, 3), "gpus": "2x A100",
          "source": "the seed project's README (multi-GPU run of Llama-3.2-3B)"}
@@ -45,8 +46,8 @@ def main() -> int:
             rows[name if name not in rows else f"{name} ({Path(path).stem})"] = r
         sources[Path(path).name] = {"device": d.get("device"), "code": d.get("code")}
     single = rows.get("single")
-    write_json(a.out, {"shape": a.shape, "layouts": rows, "seeds": SEEDS, "inputs": sources,
-                       "command": "python bench/parallel_epoch.py " + " ".join(sys.argv[1:])})
+    C.write_result(a.out, {"shape": a.shape, "layouts": rows, "seeds": SEEDS, "inputs": sources,
+                           **C.header(sys.argv, with_environment=False)})
     print(f"{a.shape}, one epoch of {single['epoch_tokens'] if single else '?'} tokens:")
     print(f"  {'layout':24s}{'GPUs':>5s}{'epoch min':>11s}{'speedup':>9s}{'peak GiB/GPU':>14s}{'mem ratio':>11s}")
     for name, r in rows.items():

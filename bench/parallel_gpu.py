@@ -25,12 +25,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common as C  # noqa: E402  (puts src/ on sys.path)
 from climatune._util import read_json, write_json  # noqa: E402
 from climatune.parallel import parse_layout  # noqa: E402
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = C.SRC
 
 
 def parse_run(spec: str, base: dict) -> tuple[str, dict]:
@@ -56,11 +57,11 @@ def launch(layout: str, cfg: dict, model: Path, train: str, out: Path, env: dict
     """One fresh launch; its metrics, or {"oom": ...} / {"error": ...}."""
     for f in out.glob("*.json"):
         f.unlink()
-    cmd = [sys.executable, "-m", "climatune.parallel", "--layout", layout, "--model", str(model), "--train", train,
-           "--out-dir", str(out), "--config", json.dumps(cfg), "--bench", "--log-file", str(out / "run.log")]
+    args = ["--layout", layout, "--model", model, "--train", train, "--out-dir", out,
+            "--config", json.dumps(cfg), "--bench", "--log-file", out / "run.log"]
     t0 = time.perf_counter()
     try:
-        res = subprocess.run(cmd, env=env, text=True, capture_output=True, timeout=timeout)
+        res = C.in_fresh_process("climatune.parallel", args, env=env, timeout=timeout, capture=True)
         rc, tail = res.returncode, (res.stdout + res.stderr)[-4000:]
     except subprocess.TimeoutExpired as e:
         rc, tail = "timeout", str(e.stderr or "")[-4000:]
@@ -103,8 +104,9 @@ def summarise(r: dict) -> dict:
 
 
 def code_digest() -> str:
-    """sha256 of the code a run executes (the parallel package and the shared training module)."""
-    files = sorted(Path(SRC, "climatune", "parallel").glob("*.py")) + [Path(SRC, "climatune", "training.py")]
+    """sha256 of the code a run executes (the parallel package and the model package: training and the
+    modules it builds on, and prepare_model, which draws the random weights)."""
+    files = [f for pkg in ("parallel", "model") for f in sorted(Path(SRC, "climatune", pkg).glob("*.py"))]
     h = hashlib.sha256()
     for f in files:
         h.update(f.read_bytes())
@@ -144,9 +146,7 @@ def main() -> int:
     g.add_argument("--work", default=".bench-work/parallel", help="models and per-run results (reused)")
     g.add_argument("--out", default="bench/results/parallel_gpu.json")
     a = ap.parse_args()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)}
-    if a.device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""
+    env = C.python_env(cpu_only=a.device == "cpu")
     base = {"mode": "full", "zero_stage": 1, "global_batch": a.global_batch, "micro_batch": a.micro_batch,
             "max_steps": a.steps, "lr": a.lr, "schedule": "constant", "warmup_ratio": 0.0, "seed": 1234,
             "precision": "auto", "checkpoint_every": 0}
@@ -154,20 +154,14 @@ def main() -> int:
     # through every run); the torch/CUDA environment comes from the runs' own records.
     names = gpu_names() if a.device == "cuda" else []
     result = read_json(a.out) if Path(a.out).exists() else {}
-    result.update({"command": "python bench/parallel_gpu.py " + " ".join(sys.argv[1:]), "settings": base,
+    result.update({**C.header(sys.argv, with_environment=False), "settings": base,
                    "gpus": max(parse_layout(r.split(":")[0]).world for r in a.runs), "gpus_on_machine": len(names),
                    "device": f"{len(names)}x {names[0]}" if names else "cpu"})
     code = code_digest()  # a result is reused only by the same code, settings and data
     result["code_digest"] = code
     for shape in a.shapes:
         work = Path(a.work) / shape
-        model = work / "base"
-        if not (model / "config.json").exists():  # in a process of its own: no GPU memory stays held here
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "climatune.model", f"random:{shape}", "--out", str(model),
-                            "--tokenizer", a.tokenizer, "--save-dtype", "bfloat16", "--init-device", a.device],
-                           env=env, check=True)
-            print(f"{shape}: random model prepared in {time.perf_counter() - t0:.0f}s", flush=True)
+        model = C.prepare_random_model(shape, work / "base", a.tokenizer, a.device, env=env)
         r = result.get(shape, {})
         for spec in a.runs:
             layout, cfg = parse_run(spec, base)
@@ -193,9 +187,10 @@ def main() -> int:
                                          ("OOM " + m["message"][:160] if m.get("oom") else m["error"] + " " + m["tail"][-800:])),
                   flush=True)
             result[shape] = summarise(r)
-            write_json(a.out, result)
+            C.write_result(a.out, result, quiet=True)  # after each run: a cut-off call keeps what it measured
         if shape in result:
             table(shape, result[shape])
+    print(f"written to {a.out}")
     return 0
 
 

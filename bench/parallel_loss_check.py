@@ -15,9 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from climatune._util import read_json, write_json  # noqa: E402
+import _common as C  # noqa: E402  (puts src/ on sys.path)
+from climatune._util import read_json  # noqa: E402
 
 
 def tables(result: dict, prefix: str = ""):
@@ -60,7 +61,7 @@ def main() -> int:
         result = read_json(path)
         v = check(result, a.tolerance)
         result["loss_check"] = v
-        write_json(path, result)
+        C.write_result(path, result)
         for shape, s in v["shapes"].items():
             print(f"{path} {shape} (against {s['reference']}):")
             for name, r in s["runs"].items():

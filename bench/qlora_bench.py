@@ -30,15 +30,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from climatune import model as M  # noqa: E402
-from climatune import training as T  # noqa: E402
-from climatune._util import (GIB, environment, peak_memory_bytes, reset_peak_memory, setup_logging,  # noqa: E402
-                             write_json)
-from climatune.probe import Prober  # noqa: E402
+import _common as C  # noqa: E402  (puts src/ on sys.path)
+from climatune._util import GIB, peak_memory_bytes, reset_peak_memory, setup_logging  # noqa: E402
+from climatune.model import prepare_model as M  # noqa: E402
+from climatune.model import training as T  # noqa: E402
+from climatune.model.probe import Prober  # noqa: E402
 
 log = logging.getLogger("qlora_bench")
 
@@ -137,7 +137,7 @@ def phase_speed(model, opt, cfg: T.TrainConfig, blocks, mb: int, warmup: int, st
 
 
 def phase_largest(model, opt, cfg: T.TrainConfig, blocks, max_mb: int, gc_on: bool) -> tuple[int, list]:
-    from climatune.probe import memory_budget
+    from climatune.model.probe import memory_budget
 
     cfg_gc = T.TrainConfig.from_dict({**cfg.to_dict(), "gradient_checkpointing": gc_on})
     prober = Prober(model, opt, blocks, cfg_gc, DEV, steps=0, budget=memory_budget(DEV, None, 0.0))
@@ -178,21 +178,13 @@ def run_variant(name: str, model_dir, blocks, a) -> dict:
 
 def run_shapes_in_fresh_processes(a) -> int:
     """This script once per shape, each in a new process, merged into one JSON (command: this one)."""
-    import json
-    import subprocess
-
     merged: dict = {}
-    for shape in a.shapes:
-        part = Path(a.work) / f"result_{shape}.json"
-        cmd = [sys.executable, __file__, *sys.argv[1:], "--shapes", shape, "--out", str(part)]  # the last wins
-        if subprocess.run(cmd).returncode:
-            raise SystemExit(f"qlora_bench failed for {shape}: {' '.join(cmd)}")
-        r = json.loads(part.read_text())
+    for shape, r in C.each_in_fresh_process(__file__, sys.argv[1:], "--shapes", a.shapes, a.work):
         merged = merged or {k: v for k, v in r.items() if k not in M.SHAPES}
         merged[shape] = r[shape]
-        merged["command"] = "python bench/qlora_bench.py " + " ".join(sys.argv[1:])
+        merged["command"] = C.header(sys.argv, with_environment=False)["command"]
         merged["fresh_process_per_shape"] = True
-        write_json(a.out, merged)  # after each shape, so a cut-off run keeps what it measured
+        C.write_result(a.out, merged)  # after each shape, so a cut-off run keeps what it measured
     return 0
 
 
@@ -230,14 +222,11 @@ def main() -> int:
     blocks = np.load(a.data)
     if blocks.shape[1] != a.seq_len:
         raise SystemExit(f"{a.data}: blocks of {blocks.shape[1]} tokens, expected --seq-len {a.seq_len}")
-    result = {"command": "python bench/qlora_bench.py " + " ".join(sys.argv[1:]), "environment": environment(),
-              "data": {"path": a.data, "blocks": int(len(blocks))}, "phases": {"equal_micro_batch": a.equal_micro_batch,
-              "warmup": a.warmup, "steps": a.steps, "loss_steps": a.loss_steps, "loss_micro_batch": a.loss_micro_batch}}
+    result = {**C.header(sys.argv), "data": {"path": a.data, "blocks": int(len(blocks))},
+              "phases": {"equal_micro_batch": a.equal_micro_batch, "warmup": a.warmup, "steps": a.steps,
+                         "loss_steps": a.loss_steps, "loss_micro_batch": a.loss_micro_batch}}
     for shape in a.shapes:
-        model_dir = Path(a.work) / shape
-        if not (model_dir / "config.json").exists():
-            M.run(f"random:{shape}", model_dir, tokenizer=a.tokenizer, save_dtype="bfloat16", seed=0,
-                  init_device=a.device)
+        model_dir = C.prepare_random_model(shape, Path(a.work) / shape, a.tokenizer, a.device)
         r = {}
         for name in ("seed", "ours"):
             r[name] = run_variant(name, model_dir, blocks, a)
@@ -252,7 +241,7 @@ def main() -> int:
                                               / np.mean(s["losses"][-5:]), 5)
         r["gpu"] = result["environment"].get("gpu")
         result[shape] = r
-        write_json(a.out, result)  # after each shape, so a cut-off run keeps what it measured
+        C.write_result(a.out, result)  # after each shape, so a cut-off run keeps what it measured
         print(f"\n{shape} at seq {a.seq_len} on {r['gpu'] or a.device}")
         print(f"{'':8s}{'tokens/s@' + str(a.equal_micro_batch):>16s}{'peak GiB':>10s}{'max mb':>8s}{'loss@' + str(a.loss_steps):>10s}")
         for name in ("seed", "ours"):

@@ -24,19 +24,19 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from climatune._util import environment, write_json  # noqa: E402
+import _common as C  # noqa: E402  (puts src/ on sys.path)
 from climatune.rag import index as I  # noqa: E402
 from climatune.rag import metrics as Mx  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = C.REPO
 
 
 def real_sentences(pdf_dir: Path) -> list[str]:
-    from climatune.extract import discover, extract_document
+    from climatune.corpus.extract_text import discover, extract_document
     from climatune.rag.questions import candidate_sentences
 
     out = []
@@ -76,21 +76,12 @@ def synthesize(real: np.ndarray, n: int, seed: int = 0, components: int = 64, sc
     return np.vstack([real, extra.astype(np.float32)])
 
 
-def timed(index, q: np.ndarray, k: int, min_s: float) -> dict:
-    single = []
-    t_end = time.perf_counter() + min_s
-    while time.perf_counter() < t_end:
-        for i in range(min(len(q), 200)):
-            t0 = time.perf_counter()
-            index.search(q[i : i + 1], k)
-            single.append(time.perf_counter() - t0)
-    runs, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < min_s:
-        index.search(q, k)
-        runs += 1
-    p = Mx.percentiles_ms(single)
-    return {"p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"], "single_runs": p["n"],
-            "batched_ms_per_query": round((time.perf_counter() - t0) / (runs * len(q)) * 1e3, 5)}
+def latency(index, q: np.ndarray, k: int, min_s: float) -> dict:
+    """Search latency as the rag_retrieve stage measures it (C.search_latency), single queries from the
+    first 200 of `q`."""
+    lat = C.search_latency(index, q, k, min_s, max_queries=200)
+    return {"p50_ms": lat["p50_ms"], "p95_ms": lat["p95_ms"], "single_runs": lat["single_runs"],
+            "batched_ms_per_query": round(lat["batched_ms_per_query"], 5)}
 
 
 def ann_recall(index, q, exact, k=10) -> float:
@@ -104,7 +95,7 @@ def rag_request_share(xb: np.ndarray, sentences: list[str], hnsw, model_dir: str
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from climatune import model as M
+    from climatune.model import prepare_model as M
     from climatune.rag.embed import embed_texts, load_embedder
     from climatune.rag.generate import build_prompt
 
@@ -174,14 +165,14 @@ def main() -> int:
     flat = I.build(xb, "flat", {})
     _, exact = flat.search(qv, k)
     res = {"chunks": int(len(xb)), "real_vectors": int(min(len(base_real), a.n)), "dim": int(xb.shape[1]),
-           "queries": int(len(qv)), "faiss_threads": faiss.omp_get_max_threads(), "flat": timed(flat, qv, k, a.min_seconds)}
+           "queries": int(len(qv)), "faiss_threads": faiss.omp_get_max_threads(), "flat": latency(flat, qv, k, a.min_seconds)}
     t0 = time.perf_counter()
     hnsw = I.build(xb, "hnsw", {"M": a.hnsw_m, "ef_construction": a.hnsw_ef_construction})
     res["hnsw_build_s"] = round(time.perf_counter() - t0, 1)
     sweep = []
     for ef in a.ef_search:
         faiss.downcast_index(hnsw).hnsw.efSearch = ef
-        sweep.append({"ef_search": ef, "recall@10": ann_recall(hnsw, qv, exact), **timed(hnsw, qv, k, a.min_seconds)})
+        sweep.append({"ef_search": ef, "recall@10": ann_recall(hnsw, qv, exact), **latency(hnsw, qv, k, a.min_seconds)})
         print(f"HNSW efSearch {ef:4d}: recall@10 {sweep[-1]['recall@10']:.3f}  p50 {sweep[-1]['p50_ms']:.3f} ms")
     ok = [s for s in sweep if s["recall@10"] >= 0.95]
     pick = min(ok, key=lambda s: s["p50_ms"]) if ok else max(sweep, key=lambda s: s["recall@10"])
@@ -198,7 +189,7 @@ def main() -> int:
             I.set_search_params(pq, "ivfpq", {"nprobe": nprobe})
             row = {"nprobe": nprobe, "refine_k_factor": refine, "recall@10": ann_recall(pq, qv, exact),
                    "bytes_per_vector": round(size / len(xb), 2), "build_s": round(build_s, 1),
-                   **timed(pq, qv, k, a.min_seconds)}
+                   **latency(pq, qv, k, a.min_seconds)}
             pq_sweep.append(row)
             print(f"IVF-PQ nprobe {nprobe:3d} refine {refine:4}: recall@10 {row['recall@10']:.3f}  "
                   f"p50 {row['p50_ms']:.3f} ms  {row['bytes_per_vector']} B/vector")
@@ -211,9 +202,8 @@ def main() -> int:
     res["retrieval_share_of_request"] = req["share"]
     res["goals"] = {"hnsw_p50_le_2ms_at_recall10_ge_0.95": bool(pick["p50_ms"] <= 2 and pick["recall@10"] >= 0.95),
                     "retrieval_share_le_5pct": bool(req["share"] <= 0.05)}
-    res["environment"] = environment()
-    res["command"] = "python bench/rag_bench.py " + " ".join(sys.argv[1:])
-    write_json(a.out, res)
+    res.update(C.header(sys.argv))
+    C.write_result(a.out, res)
     print(f"\n{'index':10s}{'recall@10':>10s}{'p50 ms':>9s}{'p95 ms':>9s}{'batched ms/q':>14s}{'B/vector':>10s}")
     print(f"{'flat':10s}{1.0:10.3f}{res['flat']['p50_ms']:9.3f}{res['flat']['p95_ms']:9.3f}"
           f"{res['flat']['batched_ms_per_query']:14.4f}{xb.shape[1] * 4:10d}")
@@ -223,7 +213,6 @@ def main() -> int:
               f"{r['bytes_per_vector']:10.1f}")
     print(f"RAG request: retrieval {req['retrieval_ms_p50']:.2f} ms of {req['retrieval_ms_p50'] + req['generation_ms_p50']:.0f}"
           f" ms = {100 * req['share']:.2f}% ({req['new_tokens']} new tokens, {req['model']}); threads {res['faiss_threads']}")
-    print(f"written to {a.out}")
     return 0
 
 

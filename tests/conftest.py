@@ -64,9 +64,9 @@ def tiny_tokenizer_dir(tmp_path_factory) -> Path:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from climatune.demo_corpus_text import DOCUMENTS
+    from climatune.corpus.demo_corpus import documents
 
-    texts = [p for d in DOCUMENTS for _, ps in d["sections"] for p in ps] + [ENGLISH]
+    texts = [p for d in documents() for _, ps in d["sections"] for p in ps] + [ENGLISH]
     tk = Tokenizer(models.BPE())
     tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tk.decoder = decoders.ByteLevel()
@@ -82,10 +82,10 @@ def tiny_tokenizer_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_tokenizer_dir, tmp_path_factory) -> Path:
     """A prepared tiny random Llama (2 layers, hidden 64) with the tiny tokenizer, in float32."""
-    from climatune import model
+    from climatune.model import prepare_model
 
     out = tmp_path_factory.mktemp("tiny_model")
-    model.run("random:tiny", out, tokenizer=str(tiny_tokenizer_dir), save_dtype="float32", seed=0)
+    prepare_model.run("random:tiny", out, tokenizer=str(tiny_tokenizer_dir), save_dtype="float32", seed=0)
     return out
 
 

@@ -17,6 +17,10 @@ from ._util import UserError
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
 
+class SettingsError(UserError, ValueError):
+    """A setting that does not exist or cannot be read, named with the known ones."""
+
+
 @functools.lru_cache(maxsize=1)
 def _default_config() -> dict:
     import yaml
@@ -36,7 +40,7 @@ def section(name: str, overrides: dict | None = None) -> dict:
     base = default_section(name)
     unknown = sorted(set(overrides or {}) - set(base))
     if unknown:
-        raise UserError(f"unknown {name} setting(s) {unknown}; known: {sorted(base)}")
+        raise SettingsError(f"unknown {name} setting(s) {unknown}; known: {sorted(base)}")
     base.update(overrides or {})
     return base
 
@@ -59,3 +63,21 @@ def read_overrides(text: str | None) -> dict:
     if not isinstance(data, dict):
         raise UserError(f"--config must hold an object of settings, got {type(data).__name__}")
     return data
+
+
+def cli_defaults(ap, name: str, options: dict[str, str]) -> None:
+    """Give the options of a stage's command line their defaults from config.yaml's section `name`:
+    {argparse dest: key or dotted path}, e.g. {"max_new_tokens": "generate.max_new_tokens"}. The
+    command line then never carries defaults of its own, and --help shows the config's values."""
+    base = default_section(name)
+    values = {}
+    for dest, path in options.items():
+        value = base
+        for part in path.split("."):
+            value = value[part]
+        values[dest] = value
+    ap.set_defaults(**values)
+    for action in ap._actions:  # --help names where the default comes from
+        if action.dest in values:
+            key = options[action.dest]
+            action.help = f"{action.help + '; ' if action.help else ''}default: config.yaml {name}.{key} = {values[action.dest]!r}"

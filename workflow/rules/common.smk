@@ -10,15 +10,17 @@ validate(config, schema="../../config/schema.yaml")
 # The package lives in src/ (scripts add it to their own path, so conda envs need no install).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from climatune import democorpus, extract, parallel  # noqa: E402
+from climatune import parallel  # noqa: E402
+from climatune.model import training  # noqa: E402
+from climatune.corpus import demo_corpus, extract_text  # noqa: E402
 
 PDF_DIR = config["corpus"]["pdf_dir"].rstrip("/")
 if config["corpus"]["demo"]:
-    DOC_PDFS = {d: Path(PDF_DIR) / f"{d}.pdf" for d in democorpus.doc_ids()}
+    DOC_PDFS = {d: Path(PDF_DIR) / f"{d}.pdf" for d in demo_corpus.doc_ids()}
 else:
     try:
-        DOC_PDFS = extract.discover(PDF_DIR)
-    except extract.NoPdfsError as e:
+        DOC_PDFS = extract_text.discover(PDF_DIR)
+    except extract_text.NoPdfsError as e:
         raise WorkflowError(str(e)) from None
 DOCS = sorted(DOC_PDFS)
 
@@ -37,6 +39,11 @@ for _name in config["parallel"]["layouts"]:  # unsupported layouts fail here, be
             parallel.processes_per_node(_layout, config["parallel"]["nodes"])
     except parallel.UnsupportedLayout as e:
         raise WorkflowError(f"parallel.layouts: {e}") from None
+
+# What the probe and finetune jobs are given as params: only the `train:` keys that change what they
+# compute (a change reruns them); checkpointing and logging cadence are read by the scripts from the config.
+TRAIN_FOR_PROBE = {k: v for k, v in config["train"].items() if k not in training.NOT_PROBED}
+TRAIN_FOR_FINETUNE = {k: v for k, v in config["train"].items() if k not in training.RUNTIME_KEYS}
 
 RAG = config["rag"]
 if RAG["generate"]["index"] not in RAG["indexes"]:

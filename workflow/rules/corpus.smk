@@ -41,7 +41,7 @@ rule extract_text:
     conda:
         "../../envs/corpus.yaml"
     script:
-        "../scripts/extract.py"
+        "../scripts/extract_text.py"
 
 
 rule manifest:

@@ -1,4 +1,4 @@
-# Model stages: prepare the base model (later: probe, finetune, perplexity).
+# Model stages: prepare the base model, probe the micro-batch, fine-tune (QLoRA), perplexity.
 
 
 rule prepare_model:
@@ -38,7 +38,7 @@ rule probe:
     benchmark:
         "benchmarks/probe/probe.tsv"
     params:
-        train=config["train"],
+        train=TRAIN_FOR_PROBE,
         probe=config["probe"],
     threads: workflow.cores
     resources:
@@ -70,7 +70,7 @@ rule finetune:
     benchmark:
         "benchmarks/finetune/finetune.tsv"
     params:
-        train=config["train"],
+        train=TRAIN_FOR_FINETUNE,
         merged_dtype=config["finetune"]["merged_dtype"],
     threads: workflow.cores
     resources:

@@ -117,7 +117,7 @@ rule rag_generate:
     benchmark:
         "benchmarks/rag_generate/{system}.tsv"
     params:
-        g=RAG["generate"],
+        g={k: v for k, v in RAG["generate"].items() if k != "systems"},  # the list of systems is not a setting of one
         index_params=RAG.get(RAG["generate"]["index"], {}),
         embedder=RAG["embedder"],
         rerank=RAG["rerank"],

@@ -1,10 +1,10 @@
-"""Rule rag_benchmark: retrieval per index + the four systems -> metrics, table, plot (see climatune.rag.report)."""
+"""Rule rag_benchmark: retrieval per index + the four systems -> metrics, table, plot (see climatune.rag.benchmark)."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the package, also inside conda envs
 from climatune._util import rule_log
-from climatune.rag import report
+from climatune.rag import benchmark
 
 with rule_log(snakemake.log[0]):
     o = snakemake.output
-    report.run(list(snakemake.input.retrieval), list(snakemake.input.systems), o.metrics, o.table, o.plot)
+    benchmark.run(list(snakemake.input.retrieval), list(snakemake.input.systems), o.metrics, o.table, o.plot)

@@ -1,9 +1,9 @@
-"""Rule split: documents -> train/test by a stable hash (see climatune.split)."""
+"""Rule split: documents -> train/test by a stable hash (see climatune.corpus.split)."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the package, also inside conda envs
-from climatune import split
 from climatune._util import rule_log
+from climatune.corpus import split
 
 with rule_log(snakemake.log[0]):
     p = snakemake.params

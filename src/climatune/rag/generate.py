@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._settings import cli_defaults
 from .._util import environment, setup_logging, write_json, write_jsonl
-from .. import training as T
+from ..model import training as T
 from . import index as I
 from . import metrics as Mx
 from .chunk import read_chunks
@@ -163,9 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--chunks")
     ap.add_argument("--index")
-    ap.add_argument("--index-type", default="hnsw", choices=I.TYPES)
-    ap.add_argument("--max-new-tokens", type=int, default=32)
-    ap.add_argument("--context-chunks", type=int, default=3)
+    ap.add_argument("--index-type", choices=I.TYPES)
+    ap.add_argument("--max-new-tokens", type=int)
+    ap.add_argument("--context-chunks", type=int)
+    cli_defaults(ap, "rag", {"index_type": "generate.index", "max_new_tokens": "generate.max_new_tokens",
+                             "context_chunks": "generate.context_chunks"})
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)

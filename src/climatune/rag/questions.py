@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._settings import cli_defaults
 from .._util import UserError, read_json, read_jsonl, setup_logging, write_jsonl
 from .chunk import read_chunks
 
@@ -122,11 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("split")
     ap.add_argument("text_dir")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--per-doc", type=int, default=10)
-    ap.add_argument("--max-questions", type=int, default=0)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--per-doc", type=int)
+    ap.add_argument("--max-questions", type=int)
+    ap.add_argument("--seed", type=int)
     ap.add_argument("--user-file")
-    ap.add_argument("--mode", choices=["extend", "replace"], default="extend")
+    ap.add_argument("--mode", choices=["extend", "replace"])
+    cli_defaults(ap, "rag", {"per_doc": "questions.per_doc", "max_questions": "questions.max",
+                             "seed": "questions.seed", "mode": "questions.mode"})
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)

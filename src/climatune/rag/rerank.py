@@ -19,7 +19,7 @@ class LMQueryLikelihood:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from ..training import resolve_device, resolve_dtype
+        from ..model.training import resolve_device, resolve_dtype
 
         dev = resolve_device(device)
         self.tok = AutoTokenizer.from_pretrained(str(model_dir))

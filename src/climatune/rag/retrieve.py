@@ -2,9 +2,10 @@
 
 Relevance (recall@1/5/10, MRR@10, nDCG@10 against each question's source chunks) is reported apart
 from ANN recall@10 (agreement with exact search, which says nothing about relevance). Latency is
-search time per query, single-query and batched, repeated until `min_seconds` have passed (as FAISS's
-benchmarks do) so that tiny indexes give stable numbers; the FAISS thread count is recorded. Query
-embedding time is measured separately: it is the same for every index.
+search time per query, single-query and batched, after an untimed warm-up search, repeated until
+`min_seconds` have passed (as FAISS's benchmarks do: `timed` below, which bench/rag_bench.py uses too)
+so that tiny indexes give stable numbers; the FAISS thread count is recorded. Query embedding time is
+measured separately: it is the same for every index.
 
 Run alone: python -m climatune.rag.retrieve questions.jsonl chunks.jsonl embeddings.npy hnsw.faiss --type hnsw --out hnsw.json
 """
@@ -28,25 +29,44 @@ from .questions import read_questions
 log = logging.getLogger(__name__)
 
 
-def timed_single(index, q: np.ndarray, k: int, min_seconds: float) -> list[float]:
-    times = []
-    t_end = time.perf_counter() + min_seconds
+def timed(fn, warmup: int = 1, min_seconds: float = 1.0, round_calls: int = 1, min_runs: int = 1) -> dict:
+    """Time `fn(i)` the way FAISS's benchmarks do (bench_all_ivf's --min_test_duration): `warmup` untimed
+    calls, then rounds of `round_calls` timed calls (i = 0 .. round_calls-1) until at least `min_seconds`
+    have passed and `min_runs` calls were made; only whole rounds are run, so every i counts alike.
+
+    Returns runs, total_s (wall time of the timed calls), per_call_s (each call's seconds) and
+    p50_ms / p95_ms / mean_ms over the calls. bench/ uses it too (bench/_common.py)."""
+    if round_calls < 1:
+        raise ValueError("timed: round_calls must be at least 1")
+    for i in range(warmup):
+        fn(i % round_calls)
+    per_call = []
+    t_start = time.perf_counter()
     while True:
-        for i in range(len(q)):
+        for i in range(round_calls):
             t0 = time.perf_counter()
-            index.search(q[i : i + 1], k)
-            times.append(time.perf_counter() - t0)
-        if time.perf_counter() >= t_end:
-            return times
+            fn(i)
+            per_call.append(time.perf_counter() - t0)
+        total = time.perf_counter() - t_start
+        if total >= min_seconds and len(per_call) >= min_runs:
+            break
+    p = Mx.percentiles_ms(per_call)
+    return {"runs": len(per_call), "total_s": total, "per_call_s": per_call,
+            "p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"], "mean_ms": p["mean_ms"]}
 
 
-def timed_batched(index, q: np.ndarray, k: int, min_seconds: float) -> float:
-    runs, t0 = 0, time.perf_counter()
-    while True:
-        index.search(q, k)
-        runs += 1
-        if time.perf_counter() - t0 >= min_seconds:
-            return (time.perf_counter() - t0) / (runs * len(q))
+def search_latency(index, q: np.ndarray, k: int, min_seconds: float, max_queries: int = 0,
+                   warmup: int = 1) -> dict:
+    """Search time of `index` for queries `q` (the rag_retrieve stage's and bench/rag_bench.py's numbers):
+    single-query searches over (the first `max_queries` of) `q`, then batched searches of all of `q`, each
+    timed with `timed` for at least `min_seconds`. Returns p50_ms / p95_ms / mean_ms of one single-query
+    search, single_runs (how many were timed) and batched_ms_per_query (unrounded)."""
+    nq = min(len(q), max_queries) if max_queries else len(q)
+    single = timed(lambda i: index.search(q[i : i + 1], k), warmup, min_seconds, round_calls=nq)
+    batched = timed(lambda i: index.search(q, k), warmup, min_seconds)
+    return {"p50_ms": single["p50_ms"], "p95_ms": single["p95_ms"], "mean_ms": single["mean_ms"],
+            "single_runs": single["runs"],
+            "batched_ms_per_query": batched["total_s"] / (batched["runs"] * len(q)) * 1e3}
 
 
 def run(questions_jsonl, chunks_jsonl, embeddings_npy, index_path, kind: str, out_json, params: dict | None = None,
@@ -77,9 +97,9 @@ def run(questions_jsonl, chunks_jsonl, embeddings_npy, index_path, kind: str, ou
            **Mx.retrieval_summary([rankings[i] for i in judged], [set(qs[i]["relevant"]) for i in judged]),
            "ann_recall@10": round(float(np.mean([Mx.ann_recall_at_k(approx[i].tolist(), exact[i].tolist(), 10)
                                                   for i in range(len(qs))])), 4)}
-    single = timed_single(index, qv, k, min_seconds)
-    res.update({f"{p}": v for p, v in Mx.percentiles_ms(single).items() if p in ("p50_ms", "p95_ms", "mean_ms")})
-    res["batched_ms_per_query"] = round(timed_batched(index, qv, k, min_seconds) * 1e3, 4)
+    lat = search_latency(index, qv, k, min_seconds)
+    res.update({p: lat[p] for p in ("p50_ms", "p95_ms", "mean_ms")})
+    res["batched_ms_per_query"] = round(lat["batched_ms_per_query"], 4)
     res["query_embedding"] = Mx.percentiles_ms(embed_s)
     res["rankings"] = {q["id"]: rankings[i] for i, q in enumerate(qs)}
     if rerank_cfg and rerank_cfg.get("enabled"):

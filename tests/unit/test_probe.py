@@ -1,0 +1,98 @@
+"""probe: doubling + bisection on real steps, only real OOM counts, the choice and its accumulation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from climatune.model import probe
+
+OOM_SCRIPT = """
+import json, resource, sys
+import bitsandbytes, peft, scipy.optimize, transformers.models.llama.modeling_llama  # import before the limit
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+from climatune.model import probe
+model_dir, npy, out, extra_mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+vm = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize"))
+resource.setrlimit(resource.RLIMIT_AS, (vm + extra_mb * 2**20, resource.RLIM_INFINITY))
+cfg = dict(seq_len=64, effective_batch=8, precision="fp32", gradient_checkpointing=False, loss="hf")
+probe.run(model_dir, npy, out, cfg, max_micro_batch=1 << 20, steps=1)
+"""
+
+
+def _try(mb, gc, tps, fits=True):
+    return {"micro_batch": mb, "gradient_checkpointing": gc, "fits": fits, "peak_gib": 1.0, "tokens_per_s": tps}
+
+
+def test_choose_prefers_small_within_tolerance_and_never_shrinks_effective_batch():
+    tries = [_try(1, True, 50), _try(2, True, 90), _try(4, True, 100), _try(8, True, 101), _try(16, True, 0, False),
+             _try(4, False, 130), _try(8, False, 129), _try(16, False, 500)]
+    ch = probe.choose(tries, effective_batch=12, tolerance=0.03)
+    assert ch["gradient_checkpointing"] is False  # faster without recomputation
+    assert (ch["micro_batch"], ch["grad_accum"], ch["effective_batch"]) == (4, 3, 12)
+    ch = probe.choose(tries, effective_batch=10, tolerance=0.03)
+    assert ch["micro_batch"] * ch["grad_accum"] >= 10 and ch["micro_batch"] <= 8
+    with pytest.raises(probe.NothingFitsError):
+        probe.choose([_try(1, True, 0, False)], 8, 0.03)
+
+
+def test_only_real_oom_counts():
+    assert probe.is_oom(torch.OutOfMemoryError("CUDA out of memory"))
+    assert probe.is_oom(RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory"))
+    assert not probe.is_oom(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+    assert not probe.is_oom(ValueError("out of memory"))
+
+
+@pytest.fixture(scope="module")
+def blocks(tmp_path_factory):
+    p = tmp_path_factory.mktemp("probe") / "train.npy"
+    np.save(p, np.random.default_rng(0).integers(0, 500, (16, 64)).astype(np.uint16))
+    return p
+
+
+@pytest.mark.slow
+def test_probe_both_checkpointing_settings_and_plot(tiny_model_dir, blocks, tmp_path):
+    cfg = dict(seq_len=64, effective_batch=8, precision="fp32", gradient_checkpointing="auto")
+    r = probe.run(tiny_model_dir, blocks, tmp_path / "p.json", cfg, max_micro_batch=8, steps=1,
+                  out_png=tmp_path / "p.png")
+    assert r["max_micro_batch"] == {"off": 8, "on": 8}
+    assert {(t["micro_batch"], t["gradient_checkpointing"]) for t in r["tries"]} == {
+        (mb, gc) for mb in (1, 2, 4, 8) for gc in (False, True)}
+    assert all(t["fits"] and t["tokens_per_s"] > 0 and t["peak_gib"] > 0 for t in r["tries"])
+    ch = r["chosen"]
+    assert ch["micro_batch"] * ch["grad_accum"] == 8 and ch["why"]
+    assert json.loads((tmp_path / "p.json").read_text())["chosen"] == ch
+    assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_budget_below_the_model_fits_nothing(tiny_model_dir, blocks, tmp_path):
+    cfg = dict(seq_len=64, effective_batch=8, precision="fp32", gradient_checkpointing=True)
+    with pytest.raises(probe.NothingFitsError, match="not even 1"):
+        probe.run(tiny_model_dir, blocks, tmp_path / "p.json", cfg, memory_gb=0.01, max_micro_batch=4, steps=1)
+
+
+@pytest.mark.slow
+def test_real_allocation_failure_is_caught_and_bisected(tiny_model_dir, blocks, tmp_path):
+    """Under an address-space limit, big micro-batches really fail to allocate: the probe records
+    them as out of memory, bisects, and still chooses a configuration that fits."""
+    out = tmp_path / "p.json"
+    res = subprocess.run([sys.executable, "-c", OOM_SCRIPT, str(tiny_model_dir), str(blocks), str(out), "350"],
+                         capture_output=True, text=True, timeout=300, env={"OMP_NUM_THREADS": "1", **_env()})
+    assert res.returncode == 0, res.stderr[-3000:]
+    r = json.loads(out.read_text())
+    misses = [t for t in r["tries"] if not t["fits"]]
+    assert misses and all(t["error"].startswith("out of memory") for t in misses)
+    largest = r["max_micro_batch"]["off"]
+    assert 8 <= largest < min(t["micro_batch"] for t in misses)
+    assert largest > max(t["micro_batch"] for t in r["tries"] if t["fits"] and t["micro_batch"] < largest)
+
+
+def _env():
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}

@@ -1,0 +1,192 @@
+"""The workflow itself: config validation, the full DAG, corpus stages end to end, partial reruns."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from ..conftest import ENGLISH, REPO, make_pdf, snakemake, write_config
+
+pytestmark = pytest.mark.slow  # real Snakemake runs
+
+# Every rule of the pipeline: the dry run must resolve all of them.
+ALL_RULES = {"demo_corpus", "extract_text", "manifest", "split", "prepare_model", "tokenize", "probe", "finetune",
+             "perplexity", "rag_chunk", "rag_embed", "rag_index", "rag_questions", "rag_retrieve", "rag_generate",
+             "rag_benchmark", "parallel", "parallel_perplexity", "parallel_report"}
+
+
+def _jobs(stdout: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run: {rule: count}."""
+    jobs, on = {}, False
+    for line in stdout.splitlines():
+        if line.startswith("job ") and "count" in line:
+            on = True
+            continue
+        if on:
+            parts = line.split()
+            if not parts or parts[0] == "total":
+                break
+            if parts[0].startswith("-"):
+                continue
+            jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+def test_dry_run_resolves_full_dag(tmp_path):
+    cfg = write_config(tmp_path / "c.yaml", {"corpus": {"pdf_dir": str(tmp_path / "demo")}})
+    res = snakemake(tmp_path, "-n", "--cores", "2", "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr
+    jobs = _jobs(res.stdout)
+    assert ALL_RULES <= set(jobs), jobs
+    assert jobs["extract_text"] == 11  # 10 demo documents + the broken one
+
+
+def test_default_config_dry_run_in_repo():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"corpus": {"pdf_dir": "x", "max_pagez": 3}}, "max_pagez"),
+    ({"split": {"test_ratio": 1.5}}, "test_ratio"),
+    ({"model": {"save_dtype": "int3"}}, "int3"),
+])
+def test_invalid_config_fails_before_any_job(tmp_path, override, message):
+    cfg = write_config(tmp_path / "c.yaml", override)
+    res = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert message in res.stdout + res.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+def test_empty_folder_fails_naming_it(tmp_path):
+    (tmp_path / "my_reports").mkdir()
+    cfg = write_config(tmp_path / "c.yaml", {"corpus": {"pdf_dir": "my_reports", "demo": False}})
+    res = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "corpus folder 'my_reports' holds no *.pdf file" in res.stdout + res.stderr
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory, tiny_tokenizer_dir):
+    """The corpus stages end to end on a small real corpus with bad files, tiny random model."""
+    work = tmp_path_factory.mktemp("wf")
+    pdfs = work / "pdfs"
+    topics = ["ocean heat", "glacier mass", "carbon sinks", "heat waves", "sea ice", "river floods"]
+    for i, t in enumerate(topics):
+        make_pdf(pdfs / f"report_{i}.pdf", [f"Report {i} on {t}. " + ENGLISH * 4] * 3, header=f"Report {i}")
+    shutil.copy(pdfs / "report_0.pdf", pdfs / "report_0_copy.pdf")
+    (pdfs / "empty.pdf").write_bytes(b"")
+    (pdfs / "download.pdf").write_text("<!doctype html><html></html>")
+    cfg = write_config(work / "c.yaml", {
+        "corpus": {"pdf_dir": "pdfs", "demo": False},
+        "split": {"test_ratio": 0.2, "seed": 1},  # hash puts report_1 in test
+        "model": {"source": "random:tiny", "tokenizer": str(tiny_tokenizer_dir), "save_dtype": "float32"},
+        "train": {"seq_len": 64, "max_steps": 4, "effective_batch": 4, "checkpoint_every": 2, "lr": 0.01},
+        "probe": {"max_micro_batch": 4},
+        # two indexes and two systems cover every wiring (base / tuned model, with / without retrieval);
+        # the demo runs all of them, tests/test_rag.py each one
+        "rag": {"questions": {"per_doc": 3, "max": 3, "seed": 0, "file": None, "mode": "extend"}, "min_seconds": 0.05,
+                "indexes": ["flat", "hnsw"],
+                "generate": {"systems": ["base", "tuned_rag"], "index": "hnsw",
+                             "context_chunks": 2, "max_new_tokens": 4, "max_prompt_tokens": 512}},
+        "parallel": {"layouts": ["single", "dp2"], "global_batch": 2, "micro_batch": 1, "max_steps": 2},
+    })
+    res = snakemake(work, "--cores", "2", "--configfile", str(cfg))  # the default target: the whole DAG
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return work, cfg
+
+
+def test_corpus_stages_end_to_end(corpus_run):
+    work, _ = corpus_run
+    rows = {}
+    for line in (work / "results/corpus/manifest.tsv").read_text().splitlines()[1:]:
+        f = line.split("\t")
+        rows[f[0]] = f
+    assert len(rows) == 9
+    assert rows["empty"][4] == "skipped" and rows["empty"][5] == "empty file (0 bytes)"
+    assert rows["download"][5].startswith("not a PDF")
+    assert rows["report_0_copy"][5] == "duplicate of report_0 (identical file)"
+    split = json.loads((work / "results/corpus/split.json").read_text())
+    assert len(split["train"]) + len(split["test"]) == 6 and split["test"]
+    meta = json.loads((work / "results/tokens/meta.json").read_text())
+    train = np.load(work / "results/tokens/train.npy")
+    assert train.shape == (meta["splits"]["train"]["blocks"], 64)
+    for rule in ("extract_text", "manifest", "split", "tokenize", "prepare_model", "probe", "finetune", "perplexity"):
+        assert any((work / "logs" / rule).iterdir()), rule
+        assert any((work / "benchmarks" / rule).iterdir()), rule
+    log = (work / "logs/extract_text/empty.log").read_text()
+    assert "skipped empty" in log and "empty file (0 bytes)" in log
+
+
+def test_model_stages_end_to_end(corpus_run):
+    work, _ = corpus_run
+    probe = json.loads((work / "results/probe/probe.json").read_text())
+    summary = json.loads((work / "results/finetune/summary.json").read_text())
+    assert summary["micro_batch"] == probe["chosen"]["micro_batch"]
+    assert summary["micro_batch"] * summary["grad_accum"] == 4
+    assert summary["gradient_checkpointing"] == probe["chosen"]["gradient_checkpointing"]
+    ppl = json.loads((work / "results/eval/perplexity.json").read_text())
+    assert ppl["base"]["perplexity"] > 0 and ppl["tuned"]["perplexity"] > 0 and "drop_pct" in ppl
+    for f in ("results/probe/probe.png", "results/finetune/loss.png", "results/finetune/merged/config.json",
+              "results/finetune/adapter/adapter_model.safetensors"):
+        assert (work / f).exists(), f
+
+
+def test_rag_and_parallel_stages_end_to_end(corpus_run):
+    work, _ = corpus_run
+    m = json.loads((work / "results/rag/metrics.json").read_text())
+    assert set(m["retrieval"]) == {"flat", "hnsw"}
+    assert set(m["systems"]) == {"base", "tuned_rag"}
+    assert m["systems"]["tuned_rag"]["retrieval_p50_ms"] > 0 == m["systems"]["base"]["retrieval_p50_ms"]
+    assert m["retrieval"]["flat"]["ann_recall@10"] == 1.0
+    assert "| tuned_rag |" in (work / "results/rag/comparison.md").read_text()
+    p = json.loads((work / "results/parallel/metrics.json").read_text())
+    assert set(p["layouts"]) == {"single", "dp2"} and p["layouts"]["dp2"]["max_loss_diff"] < 1e-3
+    for lay in ("single", "dp2"):  # each layout trained a model and measured it on the held-out blocks
+        assert (work / f"results/parallel/{lay}/model/config.json").exists()
+        ppl = json.loads((work / f"results/eval/parallel/{lay}.json").read_text())
+        assert ppl[lay]["perplexity"] == p["layouts"][lay]["perplexity"] > 0
+    assert abs(p["layouts"]["single"]["perplexity"] / p["layouts"]["dp2"]["perplexity"] - 1) < 1e-3
+    assert (work / "results/parallel/parallel.png").exists() and (work / "results/rag/rag.png").exists()
+
+
+def test_forcerun_tokenize_reruns_only_tokenize(corpus_run):
+    work, cfg = corpus_run
+    res = snakemake(work, "-n", "--cores", "2", "--forcerun", "tokenize", "--configfile", str(cfg),
+                    targets=("results/tokens/train.npy",))
+    assert res.returncode == 0, res.stderr
+    assert _jobs(res.stdout) == {"tokenize": 1}
+    res = snakemake(work, "-n", "--cores", "2", "--configfile", str(cfg), targets=("results/tokens/meta.json",))
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_adding_a_document_keeps_the_split(corpus_run, tmp_path):
+    work, cfg = corpus_run
+    before = json.loads((work / "results/corpus/split.json").read_text())
+    make_pdf(work / "pdfs" / "report_new.pdf", ["A new report on permafrost. " + ENGLISH * 4] * 2)
+    res = snakemake(work, "--cores", "2", "--configfile", str(cfg), targets=("results/corpus/split.json",))
+    assert res.returncode == 0, res.stderr[-2000:]
+    after = json.loads((work / "results/corpus/split.json").read_text())
+    assert set(before["test"]) <= set(after["test"]) and set(before["train"]) <= set(after["train"])
+    (work / "pdfs" / "report_new.pdf").unlink()
+
+
+def test_all_skipped_corpus_fails_naming_the_folder(tmp_path):
+    pdfs = tmp_path / "bad_reports"
+    pdfs.mkdir()
+    (pdfs / "a.pdf").write_bytes(b"")
+    (pdfs / "b.pdf").write_text("<html>")
+    cfg = write_config(tmp_path / "c.yaml", {"corpus": {"pdf_dir": "bad_reports", "demo": False}})
+    res = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), targets=("results/corpus/split.json",))
+    assert res.returncode != 0
+    assert (tmp_path / "results/corpus/manifest.tsv").exists()
+    log = (tmp_path / "logs/split/split.log").read_text()
+    assert "no usable document in corpus folder 'bad_reports'" in log
