@@ -62,9 +62,9 @@ def main() -> int:
         times = {"prepare_model_s": round(time.perf_counter() - t0, 1)}
         t0 = time.perf_counter()
         p = cfg["probe"]
-        pr = probe.run(base, a.train, work / "probe.json", train_cfg, memory_gb=p["memory_gb"],
-                       safety_margin=p["safety_margin"], max_micro_batch=a.max_micro_batch, steps=p["steps"],
-                       tolerance=p["tolerance"], out_png=work / "probe.png")
+        pr = probe.run(base, a.train, work / "probe.json", train_cfg,
+                       probe.ProbeSettings.from_dict({**p, "max_micro_batch": a.max_micro_batch}),
+                       out_png=work / "probe.png")
         times["probe_s"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
         ft = finetune.run(base, a.train, work / "finetune", train_cfg, probe_json=work / "probe.json",
@@ -72,8 +72,9 @@ def main() -> int:
         times["finetune_s"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
         pp = perplexity.run(test, {"base": str(base), "tuned": str(work / "merged")}, work / "perplexity.json",
-                            batch_size=cfg["perplexity"]["batch_size"], precision="bf16" if a.device == "cuda" else "auto", bootstrap=1000,
-                            device=a.device)
+                            perplexity.PerplexitySettings.from_dict(
+                                {"batch_size": cfg["perplexity"]["batch_size"], "bootstrap": 1000,
+                                 "precision": "bf16" if a.device == "cuda" else "auto"}), device=a.device)
         times["perplexity_s"] = round(time.perf_counter() - t0, 1)
         result[shape] = {
             "chosen_micro_batch": pr["chosen"]["micro_batch"],

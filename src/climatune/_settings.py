@@ -69,15 +69,39 @@ def cli_defaults(ap, name: str, options: dict[str, str]) -> None:
     """Give the options of a stage's command line their defaults from config.yaml's section `name`:
     {argparse dest: key or dotted path}, e.g. {"max_new_tokens": "generate.max_new_tokens"}. The
     command line then never carries defaults of its own, and --help shows the config's values."""
-    base = default_section(name)
-    values = {}
-    for dest, path in options.items():
-        value = base
-        for part in path.split("."):
-            value = value[part]
-        values[dest] = value
+    values = {dest: default(name, path) for dest, path in options.items()}
     ap.set_defaults(**values)
     for action in ap._actions:  # --help names where the default comes from
         if action.dest in values:
             key = options[action.dest]
             action.help = f"{action.help + '; ' if action.help else ''}default: config.yaml {name}.{key} = {values[action.dest]!r}"
+
+
+class Section:
+    """Base of a stage's settings: a frozen dataclass whose fields are keys of config.yaml's section
+    `SECTION`. `from_dict(overrides)` takes that section's values with the overrides on top (keys of the
+    section that the stage does not read are allowed and ignored; keys the section lacks are refused)."""
+
+    SECTION = ""
+
+    @classmethod
+    def from_dict(cls, overrides: dict | None = None):
+        import dataclasses
+
+        merged = section(cls.SECTION, overrides)
+        # lists become tuples: a frozen settings object holds nothing mutable
+        return cls(**{f.name: tuple(v) if isinstance(v := merged[f.name], list) else v
+                      for f in dataclasses.fields(cls)})
+
+    def to_dict(self) -> dict:
+        import dataclasses
+
+        return dataclasses.asdict(self)
+
+
+def default(name: str, path: str):
+    """One value of config.yaml: `default("rag", "generate.max_new_tokens")` (for an argument left None)."""
+    value = default_section(name)
+    for part in path.split("."):
+        value = value[part]
+    return value

@@ -10,15 +10,19 @@ import torch
 from climatune.model import perplexity
 
 
+def _settings(**kw):
+    return perplexity.PerplexitySettings.from_dict(kw)
+
+
 def test_matches_direct_computation_and_is_deterministic(tiny_model_dir, tmp_path):
     from transformers import AutoModelForCausalLM
 
     blocks = np.random.default_rng(1).integers(0, 512, (5, 33)).astype(np.uint16)
     np.save(tmp_path / "test.npy", blocks)
     r1 = perplexity.run(tmp_path / "test.npy", {"base": tiny_model_dir, "tuned": tiny_model_dir},
-                        tmp_path / "a.json", batch_size=2, precision="fp32", bootstrap=200)
+                        tmp_path / "a.json", _settings(batch_size=2, precision="fp32", bootstrap=200), seed=0)
     r2 = perplexity.run(tmp_path / "test.npy", {"base": tiny_model_dir, "tuned": tiny_model_dir},
-                        tmp_path / "b.json", batch_size=5, precision="fp32", bootstrap=200)
+                        tmp_path / "b.json", _settings(batch_size=5, precision="fp32", bootstrap=200), seed=0)
     m = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     x = torch.from_numpy(blocks.astype(np.int64))
     with torch.no_grad():

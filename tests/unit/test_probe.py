@@ -21,7 +21,7 @@ model_dir, npy, out, extra_mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.a
 vm = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize"))
 resource.setrlimit(resource.RLIMIT_AS, (vm + extra_mb * 2**20, resource.RLIM_INFINITY))
 cfg = dict(seq_len=64, effective_batch=8, precision="fp32", gradient_checkpointing=False, loss="hf")
-probe.run(model_dir, npy, out, cfg, max_micro_batch=1 << 20, steps=1)
+probe.run(model_dir, npy, out, cfg, probe.ProbeSettings.from_dict({"max_micro_batch": 1 << 20, "steps": 1}))
 """
 
 
@@ -58,8 +58,8 @@ def blocks(tmp_path_factory):
 @pytest.mark.slow
 def test_probe_both_checkpointing_settings_and_plot(tiny_model_dir, blocks, tmp_path):
     cfg = dict(seq_len=64, effective_batch=8, precision="fp32", gradient_checkpointing="auto")
-    r = probe.run(tiny_model_dir, blocks, tmp_path / "p.json", cfg, max_micro_batch=8, steps=1,
-                  out_png=tmp_path / "p.png")
+    r = probe.run(tiny_model_dir, blocks, tmp_path / "p.json", cfg,
+                  probe.ProbeSettings.from_dict({"max_micro_batch": 8, "steps": 1}), out_png=tmp_path / "p.png")
     assert r["max_micro_batch"] == {"off": 8, "on": 8}
     assert {(t["micro_batch"], t["gradient_checkpointing"]) for t in r["tries"]} == {
         (mb, gc) for mb in (1, 2, 4, 8) for gc in (False, True)}
@@ -73,7 +73,8 @@ def test_probe_both_checkpointing_settings_and_plot(tiny_model_dir, blocks, tmp_
 def test_budget_below_the_model_fits_nothing(tiny_model_dir, blocks, tmp_path):
     cfg = dict(seq_len=64, effective_batch=8, precision="fp32", gradient_checkpointing=True)
     with pytest.raises(probe.NothingFitsError, match="not even 1"):
-        probe.run(tiny_model_dir, blocks, tmp_path / "p.json", cfg, memory_gb=0.01, max_micro_batch=4, steps=1)
+        probe.run(tiny_model_dir, blocks, tmp_path / "p.json", cfg,
+                  probe.ProbeSettings.from_dict({"memory_gb": 0.01, "max_micro_batch": 4, "steps": 1}))
 
 
 @pytest.mark.slow

@@ -7,6 +7,8 @@ from climatune.corpus import extract_text
 
 with rule_log(snakemake.log[0]):
     p = snakemake.params
-    extract_text.run(snakemake.input.pdf, snakemake.output.text, snakemake.output.meta, doc=snakemake.wildcards.doc,
-                max_pages=p.max_pages, drop_references=p.drop_references, languages=list(p.languages),
-                min_chars_per_page=p.min_chars_per_page)
+    settings = extract_text.ExtractSettings.from_dict({"max_pages": p.max_pages, "drop_references": p.drop_references,
+                                                      "languages": list(p.languages),
+                                                      "min_chars_per_page": p.min_chars_per_page})
+    extract_text.run(snakemake.input.pdf, snakemake.output.text, snakemake.output.meta, snakemake.wildcards.doc,
+                     settings)

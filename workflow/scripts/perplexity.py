@@ -9,7 +9,6 @@ from climatune.model import perplexity
 
 with rule_log(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
-    c = snakemake.params.cfg
     perplexity.run(snakemake.input.test, {"base": snakemake.input.base, "tuned": snakemake.input.tuned},
-                   snakemake.output[0], batch_size=c["batch_size"], precision=c["precision"],
-                   bootstrap=c["bootstrap"], seed=snakemake.params.seed)
+                   snakemake.output[0], perplexity.PerplexitySettings.from_dict(dict(snakemake.params.cfg)),
+                   seed=snakemake.params.seed)

@@ -9,9 +9,7 @@ from climatune.model import probe, training
 
 with rule_log(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
-    p = snakemake.params.probe
     # settings that do not change what the probe measures are not params: read from the config
     train = {**snakemake.params.train, **{k: snakemake.config["train"][k] for k in training.NOT_PROBED}}
     probe.run(snakemake.input.model, snakemake.input.train, snakemake.output.json, train,
-              memory_gb=p["memory_gb"], safety_margin=p["safety_margin"], max_micro_batch=p["max_micro_batch"],
-              steps=p["steps"], tolerance=p["tolerance"], out_png=snakemake.output.plot)
+              probe.ProbeSettings.from_dict(dict(snakemake.params.probe)), out_png=snakemake.output.plot)

@@ -7,4 +7,5 @@ from climatune.corpus import split
 
 with rule_log(snakemake.log[0]):
     p = snakemake.params
-    split.run(snakemake.input[0], snakemake.output[0], seed=p.seed, test_ratio=p.test_ratio, pdf_dir=p.pdf_dir)
+    split.run(snakemake.input[0], snakemake.output[0],
+              split.SplitSettings.from_dict({"seed": p.seed, "test_ratio": p.test_ratio}), pdf_dir=p.pdf_dir)

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .._settings import cli_defaults
+from .._settings import Section, cli_defaults
 from .._util import UserError, setup_logging, write_json
 from .cleaning import clean_pages
 from .language import detect_language
@@ -106,18 +106,23 @@ def _sniff(data: bytes) -> str | None:
     return f"not a PDF: no %PDF header; the file is {kind}"
 
 
-def run(
-    pdf: str | Path,
-    out_text: str | Path,
-    out_meta: str | Path,
-    doc: str | None = None,
-    max_pages: int = 0,
-    drop_references: bool = True,
-    languages: list[str] | None = None,
-    min_chars_per_page: int = 50,
-) -> Extraction:
-    """Extract one document and write its text and metadata; never raises on bad input."""
-    res = extract_document(pdf, doc, max_pages, drop_references, languages, min_chars_per_page)
+@dataclass(frozen=True)
+class ExtractSettings(Section):
+    """What extract_text reads of `corpus:` in config/config.yaml."""
+
+    SECTION = "corpus"
+    max_pages: int
+    drop_references: bool
+    languages: tuple
+    min_chars_per_page: int
+
+
+def run(pdf: str | Path, out_text: str | Path, out_meta: str | Path, doc: str | None = None,
+        settings: ExtractSettings | None = None) -> Extraction:
+    """Extract one document and write its text and metadata; never raises on bad input. `settings`
+    default to config.yaml's `corpus:`."""
+    s = settings or ExtractSettings.from_dict()
+    res = extract_document(pdf, doc, s.max_pages, s.drop_references, list(s.languages), s.min_chars_per_page)
     Path(out_text).parent.mkdir(parents=True, exist_ok=True)
     Path(out_text).write_text(res.text)
     write_json(out_meta, res.meta())
@@ -214,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
-    run(a.pdf, a.out_text, a.out_meta, a.doc, a.max_pages, not a.keep_references, a.languages,
-        a.min_chars_per_page)
+    run(a.pdf, a.out_text, a.out_meta, a.doc, ExtractSettings.from_dict({
+        "max_pages": a.max_pages, "drop_references": not a.keep_references, "languages": a.languages,
+        "min_chars_per_page": a.min_chars_per_page}))
     return 0
 
 

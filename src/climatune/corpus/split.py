@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
-from .._settings import cli_defaults
+from .._settings import Section, cli_defaults
 from .._util import setup_logging, write_json
 from .manifest import check_usable
 
@@ -50,13 +51,23 @@ def assign(docs: list[str], seed: int, test_ratio: float) -> dict:
             "scores": {d: round(s, 6) for d, s in scores.items()}}
 
 
-def run(manifest: str | Path, out: str | Path, seed: int = 1234, test_ratio: float = 0.1,
-        pdf_dir: str = "") -> dict:
+@dataclass(frozen=True)
+class SplitSettings(Section):
+    """`split:` of config/config.yaml."""
+
+    SECTION = "split"
+    seed: int
+    test_ratio: float
+
+
+def run(manifest: str | Path, out: str | Path, settings: SplitSettings | None = None, pdf_dir: str = "") -> dict:
+    """Assign every usable document to train or test and write split.json (`settings`: config.yaml's `split:`)."""
+    s = settings or SplitSettings.from_dict()
     docs = check_usable(manifest, pdf_dir)
-    split = assign(docs, seed, test_ratio)
+    split = assign(docs, s.seed, s.test_ratio)
     write_json(out, split)
     log.info("split %d documents: %d train, %d test (seed %d, test_ratio %.2f); test: %s", len(docs),
-             len(split["train"]), len(split["test"]), seed, test_ratio, ", ".join(split["test"]))
+             len(split["train"]), len(split["test"]), s.seed, s.test_ratio, ", ".join(split["test"]))
     return split
 
 
@@ -70,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
-    run(a.manifest, a.out, a.seed, a.test_ratio)
+    run(a.manifest, a.out, SplitSettings.from_dict({"seed": a.seed, "test_ratio": a.test_ratio}))
     return 0
 
 

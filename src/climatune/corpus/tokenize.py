@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._settings import cli_defaults
+from .._settings import cli_defaults, default
 from .._util import read_json, setup_logging, write_json
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,10 @@ def pack(docs: list[list[int]], eos_id: int, seq_len: int) -> tuple[np.ndarray, 
 
 
 def run(split: str | Path, text_dir: str | Path, model_dir: str | Path, out_dir: str | Path,
-        seq_len: int = 512) -> dict:
-    """Tokenize and pack both splits; write train.npy, test.npy and meta.json into `out_dir`."""
+        seq_len: int | None = None) -> dict:
+    """Tokenize and pack both splits; write train.npy, test.npy and meta.json into `out_dir`.
+    `seq_len` defaults to config.yaml's train.seq_len."""
+    seq_len = default("train", "seq_len") if seq_len is None else seq_len
     sp = read_json(split)
     tok = load_tokenizer(model_dir)
     vocab = len(tok)

@@ -14,18 +14,29 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .._settings import cli_defaults
+from .._settings import Section, cli_defaults, default
 from .._util import setup_logging, write_json
 from . import training as T
 
 log = logging.getLogger(__name__)
 
 
-def block_nll(model_dir: str | Path, blocks: np.ndarray, batch_size: int = 8, precision: str = "auto",
+@dataclass(frozen=True)
+class PerplexitySettings(Section):
+    """`perplexity:` of config/config.yaml."""
+
+    SECTION = "perplexity"
+    batch_size: int
+    precision: str
+    bootstrap: int
+
+
+def block_nll(model_dir: str | Path, blocks: np.ndarray, batch_size: int, precision: str,
               device: str = "auto") -> np.ndarray:
     """Summed next-token NLL of every block, shape [n_blocks], in float64."""
     import torch
@@ -64,10 +75,15 @@ def paired_drop_ci(base: np.ndarray, tuned: np.ndarray, tokens_per_block: int, s
     return float(np.percentile(drop, 2.5)), float(np.percentile(drop, 97.5))
 
 
-def run(test_npy, models: dict[str, str], out_json, batch_size: int = 8, precision: str = "auto",
-        device: str = "auto", bootstrap: int = 1000, seed: int = 0) -> dict:
-    """Score every model on the same blocks; write {name: {perplexity, ci95, nll_per_token}, tokens, drop_pct}."""
+def run(test_npy, models: dict[str, str], out_json, settings: PerplexitySettings | None = None,
+        device: str = "auto", seed: int | None = None) -> dict:
+    """Score every model on the same blocks; write {name: {perplexity, ci95, nll_per_token}, tokens, drop_pct}.
+    `settings` default to config.yaml's `perplexity:`, the bootstrap seed to its `train.seed`."""
     from transformers.utils import logging as hf_logging
+
+    s = settings or PerplexitySettings.from_dict()
+    seed = default("train", "seed") if seed is None else seed
+    batch_size, precision, bootstrap = s.batch_size, s.precision, s.bootstrap
 
     hf_logging.disable_progress_bar()
     blocks = np.load(test_npy, mmap_mode="r")
@@ -112,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     setup_logging(a.log)
     models = dict(m.split("=", 1) for m in a.model)
-    run(a.test_npy, models, a.out, a.batch_size, a.precision, bootstrap=a.bootstrap)
+    s = PerplexitySettings.from_dict({"batch_size": a.batch_size, "precision": a.precision, "bootstrap": a.bootstrap})
+    run(a.test_npy, models, a.out, s)
     return 0
 
 

@@ -19,7 +19,7 @@ import logging
 import os
 from pathlib import Path
 
-from .._settings import cli_defaults
+from .._settings import cli_defaults, default
 from .._util import UserError, setup_logging, write_json
 
 log = logging.getLogger(__name__)
@@ -146,9 +146,11 @@ def load_source_tokenizer(source: str):
     return tok, where
 
 
-def run(source: str, out_dir: str | Path, tokenizer: str | None = None, save_dtype: str = "bfloat16",
+def run(source: str, out_dir: str | Path, tokenizer: str | None = None, save_dtype: str | None = None,
         seed: int = 0, init_device: str = "cpu") -> dict:
-    """Load `source` and save it as a safetensors folder in `save_dtype`, with its tokenizer."""
+    """Load `source` and save it as a safetensors folder in `save_dtype` (default: config.yaml's
+    model.save_dtype), with its tokenizer. `seed` draws random weights for random:<shape> sources."""
+    save_dtype = default("model", "save_dtype") if save_dtype is None else save_dtype
     import torch
 
     model, tok, desc = load_source(source, tokenizer, seed, init_device)

@@ -20,8 +20,9 @@ import gc as _gc
 import logging
 import math
 import time
+from dataclasses import dataclass
 
-from .._settings import cli_defaults, read_overrides
+from .._settings import Section, cli_defaults, read_overrides
 from .._util import (
     GIB,
     UserError,
@@ -190,12 +191,27 @@ def choose(tries: list[dict], effective_batch: int, tolerance: float) -> dict:
             "peak_gib": pick["peak_gib"], "why": why}
 
 
-def run(model_dir, train_npy, out_json, train_cfg: dict, memory_gb: float | None = None,
-        safety_margin: float = 0.1, max_micro_batch: int = 512, steps: int = 2, tolerance: float = 0.03,
-        out_png=None) -> dict:
+@dataclass(frozen=True)
+class ProbeSettings(Section):
+    """`probe:` of config/config.yaml."""
+
+    SECTION = "probe"
+    memory_gb: float | None
+    safety_margin: float
+    max_micro_batch: int
+    steps: int
+    tolerance: float
+
+
+def run(model_dir, train_npy, out_json, train_cfg: dict, settings: ProbeSettings | None = None, out_png=None) -> dict:
+    """The stage: every try, the largest micro-batch per checkpointing setting, the choice and why.
+    `train_cfg`: overrides of config.yaml's `train:`; `settings` default to its `probe:`."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    s = settings or ProbeSettings.from_dict()
+    memory_gb, safety_margin, max_micro_batch, steps, tolerance = (s.memory_gb, s.safety_margin, s.max_micro_batch,
+                                                                   s.steps, s.tolerance)
     cfg = T.TrainConfig.from_dict(train_cfg)
     device = T.resolve_device(cfg.device)
     if device.type == "cuda":
@@ -266,8 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
-    run(a.model_dir, a.train_npy, a.out, T.TrainConfig.from_dict(read_overrides(a.config)).to_dict(), a.memory_gb,
-        a.safety_margin, a.max_micro_batch, a.steps, a.tolerance, out_png=a.plot)
+    s = ProbeSettings.from_dict({k: getattr(a, k) for k in ("memory_gb", "safety_margin", "max_micro_batch", "steps",
+                                                            "tolerance")})
+    run(a.model_dir, a.train_npy, a.out, T.TrainConfig.from_dict(read_overrides(a.config)).to_dict(), s, a.plot)
     return 0
 
 

