@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def run_variant(compiled: bool, model_dir, blocks, a) -> dict:
     return res
 
 
+def run_shapes_in_fresh_processes(a) -> int:
+    """This script once per shape, each in a new process, merged into one JSON (command: this one)."""
+    merged: dict = {}
+    for shape, r in C.each_in_fresh_process(__file__, sys.argv[1:], "--shapes", a.shapes, a.work):
+        merged = merged or {k: v for k, v in r.items() if k not in M.SHAPES}
+        merged[shape] = r[shape]
+        merged["command"] = C.header(sys.argv, with_environment=False)["command"]
+        merged["fresh_process_per_shape"] = True
+        C.write_result(a.out, merged)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="train.npy of packed blocks (real text)")
@@ -75,6 +88,8 @@ def main() -> int:
     ap.add_argument("--loss-micro-batch", type=int, default=8)
     ap.add_argument("--out", default="bench/results/compile.json")
     a = ap.parse_args()
+    if len(a.shapes) > 1:  # a shape's run leaves Liger's patches and allocator state behind: one process each
+        return run_shapes_in_fresh_processes(a)
     setup_logging(None)
     import torch
     from transformers.utils import logging as hf_logging
@@ -91,7 +106,7 @@ def main() -> int:
         model_dir = C.prepare_random_model(shape, Path(a.work) / shape, a.tokenizer, a.device)
         e = run_variant(False, model_dir, blocks, a)
         c = run_variant(True, model_dir, blocks, a)
-        r = {"eager": e, "compiled": c, "gpu": result["environment"].get("gpu"),
+        r = {"eager": e, "compiled": c, "gpu": result["environment"].get("gpu"), "pid": os.getpid(),
              "tokens_per_s_ratio": round(c["tokens_per_s"] / e["tokens_per_s"], 3),
              "tokens_per_s_ratio_checkpointing": round(c["speed_checkpointing"]["tokens_per_s"]
                                                        / e["speed_checkpointing"]["tokens_per_s"], 3),

@@ -154,6 +154,83 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class Busy(UserError):
+    """Another live process is writing the same outputs."""
+
+
+@contextmanager
+def writer_lock(folder: str | os.PathLike, what: str):
+    """Hold folder/.lock (an exclusive flock, released by the kernel when the holder dies, also by
+    kill -9) while writing `what` there. A second writer is refused with the holder's PID: a rerun
+    started while an orphaned job still trains into the same folder must not race it."""
+    import fcntl
+    import time as _time
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".lock"
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        raise Busy(f"another process ({holder}) is still writing {what} into {folder}: wait for it to finish or "
+                   f"stop it (kill that PID), then run again") from None
+    try:
+        f.seek(0)
+        f.truncate()
+        f.write(f"PID {os.getpid()} on {platform.node()}, since {_time.strftime('%Y-%m-%d %H:%M:%S')}")
+        f.flush()
+        yield
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
+
+
+# --- Snakemake's directory lock after a kill -------------------------------------------------------
+
+OWNER = Path(".snakemake") / "climatune-owner"
+
+
+def claim_workflow(workdir: str | os.PathLike = ".") -> None:
+    """Record which process holds Snakemake's lock of this working directory (the workflow's onstart)."""
+    (Path(workdir) / OWNER).parent.mkdir(parents=True, exist_ok=True)
+    (Path(workdir) / OWNER).write_text(f"{os.getpid()} {platform.node()}\n")
+
+
+def release_workflow(workdir: str | os.PathLike = ".") -> None:
+    (Path(workdir) / OWNER).unlink(missing_ok=True)
+
+
+def clear_stale_lock(workdir: str | os.PathLike = ".") -> str | None:
+    """Snakemake leaves its directory lock behind when it is killed (kill -9, a lost node), and the same
+    command then refuses to start until `--unlock`. When the lock's holder recorded by claim_workflow is
+    a process of this host that no longer runs, remove the lock and say so; otherwise leave it alone (a
+    live run, another host, or no record: Snakemake's own message stands). Returns what was done."""
+    locks = Path(workdir) / ".snakemake" / "locks"
+    owner = Path(workdir) / OWNER
+    if not (locks.is_dir() and any(locks.iterdir()) and owner.exists()):
+        return None
+    try:
+        pid, host = owner.read_text().split()
+        pid = int(pid)
+        if host != platform.node():
+            return None
+        os.kill(pid, 0)
+        return None  # it still runs
+    except ProcessLookupError:
+        pass
+    except (ValueError, PermissionError):  # no readable record, or alive as another user's process
+        return None
+    for f in locks.iterdir():
+        f.unlink(missing_ok=True)
+    owner.unlink(missing_ok=True)
+    return (f"removed the lock left by a Snakemake that was killed (PID {pid} no longer runs); jobs it left "
+            "incomplete are redone")
+
+
 # --- process memory (CPU) ---------------------------------------------------------------------
 
 

@@ -387,7 +387,7 @@ def test_cancelled_finetune_resumes_from_checkpoint(slurm_run):
     (rerun,) = slurm_run.jobs2["finetune"]
     assert rerun["JobState"] == "COMPLETED" and rerun["Partition"] == "a100", rerun["_line"]
     # snakemake removed the log of run 1 before run 2's job: this is run 2's
-    resumed = re.findall(r"resumed from \S+/checkpoints/step-\d+ \(step (\d+)\)", slurm_run.finetune_log)
+    resumed = re.findall(r"resumed from \S+/checkpoints/step-\d+ \(step (\d+)", slurm_run.finetune_log)
     print(f"logs/finetune/finetune.log of the rerun: resumed from step {resumed}")
     assert len(resumed) == 1 and 0 < int(resumed[0]) < FINETUNE_STEPS, slurm_run.finetune_log[-3000:]
     summary = json.loads((slurm_run.work / "results/finetune/summary.json").read_text())

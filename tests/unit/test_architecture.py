@@ -119,3 +119,23 @@ def test_rule_script_and_module_share_the_rules_name(group, rule, script):
 
 def test_every_rule_is_covered():
     assert len(_rules()) >= 19
+
+
+def test_loads_are_safe():
+    """Weights load through safetensors, any torch.load reads tensors and plain containers only
+    (weights_only=True), and no model code from a hub runs (no trust_remote_code)."""
+    found = []
+    for name, p in _modules().items():
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Call):
+                f = node.func
+                fname = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+                kw = {k.arg: k.value for k in node.keywords}
+                if fname == "load" and isinstance(f, ast.Attribute) and getattr(f.value, "id", "") == "torch":
+                    wo = kw.get("weights_only")
+                    if not (isinstance(wo, ast.Constant) and wo.value is True):
+                        found.append(f"{name}:{node.lineno} torch.load without weights_only=True")
+                tr = kw.get("trust_remote_code")
+                if tr is not None and not (isinstance(tr, ast.Constant) and tr.value is False):
+                    found.append(f"{name}:{node.lineno} trust_remote_code")
+    assert not found, found

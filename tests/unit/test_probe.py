@@ -97,3 +97,23 @@ def _env():
     import os
 
     return {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+
+
+def test_the_recorded_choice_is_reused_until_something_relevant_changes(tiny_model_dir, blocks, tmp_path, caplog):
+    """The choice rests on timings: measured again it could differ and train another model. The same
+    settings, model, data and device reuse the recorded measurement (said in the log); a setting that
+    changes the training step measures again; one that does not (lr, log cadence) reuses."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    cfg = dict(seq_len=64, effective_batch=4, precision="fp32", gradient_checkpointing="auto")
+    s = probe.ProbeSettings.from_dict({"max_micro_batch": 2, "steps": 1})
+    first = probe.run(tiny_model_dir, blocks, tmp_path / "a" / "p.json", cfg, s)
+    cache = list((tmp_path / "a" / "cache").glob("*.json"))
+    assert len(cache) == 1 and "reusing" not in caplog.text
+    (tmp_path / "a" / "p.json").unlink()  # Snakemake deletes the output before a rerun
+    again = probe.run(tiny_model_dir, blocks, tmp_path / "a" / "p.json", {**cfg, "lr": 0.5, "log_every": 7}, s)
+    assert "reusing the probe's measurement" in caplog.text and again == first
+    caplog.clear()
+    probe.run(tiny_model_dir, blocks, tmp_path / "a" / "p.json", {**cfg, "seq_len": 32}, s)
+    assert "reusing" not in caplog.text and len(list((tmp_path / "a" / "cache").glob("*.json"))) == 2

@@ -168,6 +168,43 @@ def test_forcerun_tokenize_reruns_only_tokenize(corpus_run):
     assert "Nothing to be done" in res.stdout + res.stderr
 
 
+def _faults():
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    spec = importlib.util.spec_from_file_location("faults", REPO / "bench" / "faults.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_settings_that_change_no_result_rerun_nothing(corpus_run, tmp_path):
+    """train.log_every, checkpoint cadence and the parallel node count are not params of any job."""
+    import yaml
+
+    work, cfg = corpus_run
+    c = yaml.safe_load(cfg.read_text())
+    c["train"].update(log_every=3, checkpoint_every=1, keep_checkpoints=5)
+    c["parallel"].update(checkpoint_every=1, keep_checkpoints=3)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(c))
+    res = snakemake(work, "-n", "--cores", "2", "--configfile", str(tmp_path / "c.yaml"))
+    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr, res.stdout[-2000:]
+
+
+def test_kill_9_during_finetune_then_the_same_command_ends_identical(corpus_run, tmp_path):
+    """Snakemake and all its jobs SIGKILLed while finetune trains (a checkpoint written); the same command
+    (the local profile: --rerun-incomplete) finishes, with the lock of the killed run lifted, and every
+    final file equals the uninterrupted run's (bench/faults.py does this at five points of the DAG)."""
+    faults = _faults()
+    ref, cfg = corpus_run
+    work = tmp_path / "killed"
+    shutil.copytree(ref / "pdfs", work / "pdfs")
+    outcome = faults.kill_and_rerun(work, cfg, "finetune", timeout=600)
+    assert outcome["reached"] and outcome["rerun_rc"] == 0, outcome
+    assert faults.compare(faults.digest(ref), faults.digest(work)) == []
+
+
 def test_adding_a_document_keeps_the_split(corpus_run, tmp_path):
     work, cfg = corpus_run
     before = json.loads((work / "results/corpus/split.json").read_text())
@@ -190,3 +227,4 @@ def test_all_skipped_corpus_fails_naming_the_folder(tmp_path):
     assert (tmp_path / "results/corpus/manifest.tsv").exists()
     log = (tmp_path / "logs/split/split.log").read_text()
     assert "no usable document in corpus folder 'bad_reports'" in log
+

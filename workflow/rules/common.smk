@@ -3,6 +3,7 @@ import os
 import sys
 from pathlib import Path
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 validate(config, schema="../../config/schema.yaml")
@@ -11,6 +12,7 @@ validate(config, schema="../../config/schema.yaml")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from climatune import parallel  # noqa: E402
+from climatune._util import claim_workflow, clear_stale_lock, release_workflow  # noqa: E402
 from climatune.model import training  # noqa: E402
 from climatune.corpus import demo_corpus, extract_text  # noqa: E402
 
@@ -23,6 +25,24 @@ else:
     except extract_text.NoPdfsError as e:
         raise WorkflowError(str(e)) from None
 DOCS = sorted(DOC_PDFS)
+
+# A run killed with kill -9 leaves Snakemake's lock behind: lift it when its holder is provably gone.
+_stale = clear_stale_lock()
+if _stale:
+    logger.warning(_stale)
+
+
+onstart:
+    claim_workflow()
+
+
+onsuccess:
+    release_workflow()
+
+
+onerror:
+    release_workflow()
+
 
 # What a `parallel` job trains with: only these are params (a change reruns the job); the layout list,
 # the node count and how often checkpoints are written do not change a layout's model, and its script

@@ -15,14 +15,22 @@ import argparse
 import csv
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .._settings import read_overrides
-from .._util import GIB, figure, peak_memory_bytes, read_json, reset_peak_memory, setup_logging, write_json
+from .._util import (
+    GIB,
+    figure,
+    peak_memory_bytes,
+    read_json,
+    reset_peak_memory,
+    setup_logging,
+    write_json,
+    writer_lock,
+)
 from . import checkpoint as C
 from . import training as T
 
@@ -59,20 +67,21 @@ def train(model_dir: str | Path, train_npy: str | Path, out_dir: str | Path, cfg
           probe: dict | None = None, max_steps_this_run: int = 0) -> dict:
     """Fine-tune and write adapter/, train_log.csv, summary.json into out_dir (resuming if possible).
 
-    `max_steps_this_run` > 0 stops early after that many steps (used to test resume)."""
+    `max_steps_this_run` > 0 stops early after that many steps (used to test resume). Another live process
+    training into the same folder is refused (writer_lock)."""
     out = Path(out_dir)
-    r = _setup(model_dir, train_npy, cfg, probe)
-    r["ckpt_dir"] = out / "checkpoints"
-    step, micro_step = _resume(r)
-    rows = _read_log(out / "train_log.csv", up_to=step)
-    stop_at = min(r["steps"], step + max_steps_this_run) if max_steps_this_run else r["steps"]
-    step = _loop(r, out, rows, step, micro_step, stop_at)
-    _write_log(out / "train_log.csv", rows)
-    if step < r["steps"]:
-        log.info("stopped after step %d of %d as asked; rerun to continue", step, r["steps"])
-        return {"step": step, "steps": r["steps"]}
-    r["model"].save_pretrained(out / "adapter", safe_serialization=True)
-    return _summary(r, rows, out)
+    with writer_lock(out, "a fine-tune"):
+        r = _setup(model_dir, train_npy, cfg, probe)
+        r["ckpt_dir"] = out / "checkpoints"
+        step, micro_step, rows = _resume(r)
+        stop_at = min(r["steps"], step + max_steps_this_run) if max_steps_this_run else r["steps"]
+        step = _loop(r, out, rows, step, micro_step, stop_at)
+        _write_log(out / "train_log.csv", rows)
+        if step < r["steps"]:
+            log.info("stopped after step %d of %d as asked; rerun to continue", step, r["steps"])
+            return {"step": step, "steps": r["steps"]}
+        r["model"].save_pretrained(out / "adapter", safe_serialization=True)
+        return _summary(r, rows, out)
 
 
 def _setup(model_dir, train_npy, cfg: T.TrainConfig, probe: dict | None) -> dict:
@@ -91,7 +100,7 @@ def _setup(model_dir, train_npy, cfg: T.TrainConfig, probe: dict | None) -> dict
     steps = T.total_steps(cfg, data.n, mb * accum)
     r = dict(cfg=cfg, device=device, dtype=dtype, mb=mb, accum=accum, gc=gc, loss_mode=loss_mode, model=model,
              optimizer=optimizer, data=data, steps=steps, scheduler=T.build_scheduler(optimizer, cfg, steps),
-             run_id=C.run_id(cfg, mb, accum, Path(train_npy)), tokens_per_step=mb * accum * cfg.seq_len,
+             run_id=C.run_id(cfg, mb, accum, model_dir, train_npy), tokens_per_step=mb * accum * cfg.seq_len,
              n_train=sum(p.numel() for p in T.trainable_parameters(model)))
     log.info("device %s, compute %s, loss %s, micro-batch %d x accumulation %d = %d sequences = %d tokens/step",
              device, str(dtype).replace("torch.", ""), loss_mode, mb, accum, mb * accum, r["tokens_per_step"])
@@ -102,16 +111,18 @@ def _setup(model_dir, train_npy, cfg: T.TrainConfig, probe: dict | None) -> dict
     return r
 
 
-def _resume(r: dict) -> tuple[int, int]:
-    """(step, micro_step) to continue from: the newest checkpoint of this run, else the start."""
-    ckpt = C.latest_checkpoint(r["ckpt_dir"], r["run_id"])
-    if ckpt:
-        step, micro_step = C.load_checkpoint(ckpt, r["model"], r["optimizer"], r["scheduler"])
-        log.info("resumed from %s (step %d)", ckpt, step)
-        return step, micro_step
-    if r["ckpt_dir"].exists():
-        shutil.rmtree(r["ckpt_dir"])  # stale checkpoints of another configuration: start over
-    return 0, 0
+def _resume(r: dict) -> tuple[int, int, list]:
+    """(step, micro_step, log rows so far) to continue from: the newest whole checkpoint of this run that
+    loads (a damaged one is skipped for the one before it, saying so), else the start."""
+    for ckpt, manifest in C.candidates(r["ckpt_dir"], r["run_id"]):
+        try:
+            C.load(ckpt, r["model"], r["optimizer"], r["scheduler"])
+        except Exception as e:  # a file that verified but does not load: try the previous checkpoint
+            log.warning("checkpoint %s does not load (%s: %s); trying the one before it", ckpt, type(e).__name__, e)
+            continue
+        log.info("resumed from %s (step %d of %d)", ckpt, manifest["step"], r["steps"])
+        return manifest["step"], manifest["micro_step"], manifest["rows"]
+    return 0, 0, []
 
 
 def _loop(r: dict, out: Path, rows: list, step: int, micro_step: int, stop_at: int) -> int:
@@ -154,8 +165,8 @@ def _loop(r: dict, out: Path, rows: list, step: int, micro_step: int, stop_at: i
         # checkpoint (and the log up to it)
         if step % cfg.checkpoint_every == 0 or step == r["steps"]:
             _write_log(out / "train_log.csv", rows)
-            C.save_checkpoint(r["ckpt_dir"], step, micro_step, model, r["optimizer"], r["scheduler"], r["run_id"],
-                              cfg.keep_checkpoints)
+            C.save(r["ckpt_dir"], step, micro_step, model, r["optimizer"], r["scheduler"], r["run_id"],
+                   cfg.keep_checkpoints, {"rows": rows, "elapsed_s": rows[-1]["elapsed_s"]})
     return step
 
 
@@ -172,14 +183,6 @@ def _summary(r: dict, rows: list, out: Path) -> dict:
     write_json(out / "summary.json", summary)
     log.info("done: loss %.4f -> %.4f in %.0fs", summary["first_loss"], summary["final_loss"], summary["elapsed_s"])
     return summary
-
-
-def _read_log(path: Path, up_to: int) -> list[dict]:
-    if not path.exists() or up_to == 0:
-        return []
-    with open(path) as f:
-        rows = [{k: float(v) if k != "step" else int(v) for k, v in r.items()} for r in csv.DictReader(f)]
-    return [r for r in rows if r["step"] <= up_to]
 
 
 def _write_log(path: Path, rows: list[dict]) -> None:

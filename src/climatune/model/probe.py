@@ -16,157 +16,25 @@ Run alone: python -m climatune.model.probe results/model/base results/tokens/tra
 from __future__ import annotations
 
 import argparse
-import gc as _gc
 import logging
 import math
-import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from .._settings import Section, cli_defaults, read_overrides
 from .._util import (
     GIB,
-    UserError,
     environment,
     figure,
-    peak_memory_bytes,
-    release_free_memory,
-    reset_peak_memory,
+    read_json,
     setup_logging,
     total_memory_bytes,
     write_json,
 )
 from . import training as T
+from .prober import NothingFitsError, Prober, is_oom, memory_budget  # noqa: F401 (the stage's API)
 
 log = logging.getLogger(__name__)
-
-
-class NothingFitsError(UserError):
-    """Not even micro-batch 1 fits the memory budget."""
-
-
-def is_oom(e: BaseException) -> bool:
-    """A real out-of-memory, and nothing else: CUDA's OutOfMemoryError, or the CPU allocator's failure."""
-    import torch
-
-    if isinstance(e, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    return isinstance(e, RuntimeError) and "DefaultCPUAllocator: can't allocate memory" in str(e)
-
-
-def memory_budget(device, memory_gb: float | None, margin: float) -> int:
-    """Bytes a try may peak at: probe.memory_gb, else the device total minus the safety margin."""
-    import torch
-
-    if memory_gb:
-        return int(memory_gb * GIB)
-    total = torch.cuda.get_device_properties(device).total_memory if device.type == "cuda" else total_memory_bytes()
-    return int(total * (1 - margin))
-
-
-class Prober:
-    """Holds one model and optimizer; tries micro-batches on it, freeing memory between tries."""
-
-    def __init__(self, model, optimizer, blocks, cfg: T.TrainConfig, device, steps: int, budget: int,
-                 time_up_to: int | None = None):
-        """`time_up_to`: tries above this micro-batch are only checked for fit (one step, untimed):
-        they cannot be chosen when they exceed the effective batch."""
-        self.cfg, self.device, self.steps, self.budget = cfg, device, steps, budget
-        self.model, self.optimizer, self.blocks = model, optimizer, blocks
-        self.time_up_to = time_up_to
-        self.loss_mode = T.resolve_loss(cfg.loss, device)
-        self.tries: list[dict] = []
-
-    def _batch(self, mb: int):
-        import numpy as np
-        import torch
-
-        rows = np.resize(np.arange(len(self.blocks)), mb)  # real blocks, repeated when there are fewer
-        return torch.from_numpy(np.asarray(self.blocks[rows], dtype=np.int64)).to(self.device)
-
-    def _step(self, batch) -> None:
-        loss = T.causal_lm_loss(self.model, batch, self.loss_mode, self.cfg.loss_chunk_tokens)
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-
-    def _free(self) -> None:
-        import torch
-
-        self.optimizer.zero_grad(set_to_none=True)
-        _gc.collect()
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
-        else:
-            release_free_memory()
-
-    def _reset_peak(self) -> None:
-        reset_peak_memory(self.device)
-
-    def _peak(self) -> int:
-        return peak_memory_bytes(self.device, reserved=True)  # what the allocator holds: what must fit
-
-    def attempt(self, mb: int, gc: bool) -> dict:
-        """One try: a warm-up step (allocates optimizer state), then `steps` timed steps."""
-        import torch
-
-        T.set_gradient_checkpointing(self.model, gc)
-        rec = {"micro_batch": mb, "gradient_checkpointing": gc, "fits": False, "peak_gib": None,
-               "tokens_per_s": None, "error": None}
-        self._free()
-        self._reset_peak()
-        try:
-            batch = self._batch(mb)
-            self._step(batch)
-            sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
-            sync()
-            steps = self.steps if self.time_up_to is None or mb <= self.time_up_to else 0
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                self._step(batch)
-            sync()
-            dt = time.perf_counter() - t0
-            peak = self._peak()
-            rec["peak_gib"] = round(peak / GIB, 3)
-            if self.device.type == "cuda":
-                rec["peak_allocated_gib"] = round(torch.cuda.max_memory_allocated(self.device) / GIB, 3)
-            rec["tokens_per_s"] = round(steps * mb * self.cfg.seq_len / dt, 1) if steps else None
-            rec["fits"] = peak <= self.budget
-            if not rec["fits"]:
-                rec["error"] = f"peak {peak / GIB:.2f} GiB over the budget {self.budget / GIB:.2f} GiB"
-        except Exception as e:
-            if not is_oom(e):
-                raise
-            rec["error"] = f"out of memory ({type(e).__name__})"
-            rec["peak_gib"] = round(self._peak() / GIB, 3)
-        finally:
-            batch = None  # noqa: F841  (drop the reference before freeing)
-            self._free()
-        self.tries.append(rec)
-        speed = f", {rec['tokens_per_s']:.0f} tokens/s" if rec["tokens_per_s"] else " (fit check only)"
-        log.info("micro-batch %4d, checkpointing %-3s: %s", mb, "on" if gc else "off",
-                 f"fits, peak {rec['peak_gib']:.2f} GiB{speed}" if rec["fits"] else f"does not fit: {rec['error']}")
-        return rec
-
-    def search(self, gc: bool, max_mb: int) -> int:
-        """Largest fitting micro-batch (0 if none) by doubling, then bisection."""
-        lo, hi, mb = 0, None, 1
-        while mb <= max_mb:
-            if self.attempt(mb, gc)["fits"]:
-                lo, mb = mb, mb * 2
-            else:
-                hi = mb
-                break
-        if hi is None:
-            if lo < max_mb and self.attempt(max_mb, gc)["fits"]:
-                return max_mb
-            return lo
-        while hi - lo > max(1, lo // 16):  # bisect to within ~6% of the true maximum
-            mid = (lo + hi) // 2
-            if self.attempt(mid, gc)["fits"]:
-                lo = mid
-            else:
-                hi = mid
-        return lo
 
 
 def choose(tries: list[dict], effective_batch: int, tolerance: float) -> dict:
@@ -205,36 +73,73 @@ class ProbeSettings(Section):
 
 def run(model_dir, train_npy, out_json, train_cfg: dict, settings: ProbeSettings | None = None, out_png=None) -> dict:
     """The stage: every try, the largest micro-batch per checkpointing setting, the choice and why.
-    `train_cfg`: overrides of config.yaml's `train:`; `settings` default to its `probe:`."""
+    `train_cfg`: overrides of config.yaml's `train:`; `settings` default to its `probe:`.
+
+    The choice depends on timings, so measuring again could pick another micro-batch and so train another
+    model. A measurement is therefore kept in <out folder>/cache/<fingerprint>.json and reused while the
+    fingerprint holds: the settings that decide a training step, the probe's settings, the device (kind,
+    name, memory, torch) and the content of the model and the data. Delete the cache to measure again."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     s = settings or ProbeSettings.from_dict()
-    memory_gb, safety_margin, max_micro_batch, steps, tolerance = (s.memory_gb, s.safety_margin, s.max_micro_batch,
-                                                                   s.steps, s.tolerance)
     cfg = T.TrainConfig.from_dict(train_cfg)
     device = T.resolve_device(cfg.device)
-    if device.type == "cuda":
-        T.configure_cuda_allocator()
-    T.set_seed(cfg.seed)
-    budget = memory_budget(device, memory_gb, safety_margin)
-    log.info("probing on %s at seq_len %d, budget %.2f GiB, up to micro-batch %d", device, cfg.seq_len,
-             budget / GIB, max_micro_batch)
-    settings = [False, True] if cfg.gradient_checkpointing == "auto" else [bool(cfg.gradient_checkpointing)]
-    model = T.build_model(model_dir, cfg, device)
-    prober = Prober(model, T.build_optimizer(model, cfg), T.BlockStream(train_npy, 1, cfg.seed).blocks, cfg, device,
-                    steps, budget, time_up_to=cfg.effective_batch)
-    largest = {("on" if gc else "off"): prober.search(gc, max_micro_batch) for gc in settings}
-    chosen = choose(prober.tries, cfg.effective_batch, tolerance)
-    log.info("chosen: %s", chosen["why"])
-    result = {"device": str(device), "budget_gib": round(budget / GIB, 3), "seq_len": cfg.seq_len,
-              "steps_per_try": steps, "loss": prober.loss_mode, "max_micro_batch": largest,
-              "largest_micro_batch": max(largest.values()), "chosen": chosen, "tries": prober.tries,
-              "environment": environment()}
+    cache = Path(out_json).parent / "cache" / f"{fingerprint(cfg, s, device, model_dir, train_npy)}.json"
+    if cache.exists():
+        result = read_json(cache)
+        log.info("reusing the probe's measurement of %s (same settings, model, data and device: %s); delete %s to "
+                 "measure again. chosen: %s", result.get("measured_at", "?"), cache.name, cache.parent,
+                 result["chosen"]["why"])
+    else:
+        result = measure(model_dir, train_npy, cfg, s, device)
+        write_json(cache, result)
     write_json(out_json, result)
     if out_png:
         plot(result, out_png)
     return result
+
+
+def fingerprint(cfg: T.TrainConfig, s: ProbeSettings, device, model_dir, train_npy) -> str:
+    """What the probe's measurement depends on (see run)."""
+    import hashlib
+
+    import torch
+
+    from .checkpoint import content_id
+
+    d = {k: v for k, v in cfg.to_dict().items() if k not in T.NOT_PROBED}
+    d["probe"] = s.to_dict()
+    d["device"] = {"type": device.type, "torch": torch.__version__, "threads": torch.get_num_threads()}
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        d["device"].update(name=props.name, memory=props.total_memory)
+    else:
+        d["device"].update(cpu=environment().get("cpu"), memory=total_memory_bytes())
+    return hashlib.sha256(content_id(d, model_dir, train_npy).encode()).hexdigest()[:16]
+
+
+def measure(model_dir, train_npy, cfg: T.TrainConfig, s: ProbeSettings, device) -> dict:
+    """Real tries of the training step: largest micro-batch per checkpointing setting, then the choice."""
+    import time as _time
+
+    if device.type == "cuda":
+        T.configure_cuda_allocator()
+    T.set_seed(cfg.seed)
+    budget = memory_budget(device, s.memory_gb, s.safety_margin)
+    log.info("probing on %s at seq_len %d, budget %.2f GiB, up to micro-batch %d", device, cfg.seq_len,
+             budget / GIB, s.max_micro_batch)
+    settings = [False, True] if cfg.gradient_checkpointing == "auto" else [bool(cfg.gradient_checkpointing)]
+    model = T.build_model(model_dir, cfg, device)
+    prober = Prober(model, T.build_optimizer(model, cfg), T.BlockStream(train_npy, 1, cfg.seed).blocks, cfg, device,
+                    s.steps, budget, time_up_to=cfg.effective_batch)
+    largest = {("on" if gc else "off"): prober.search(gc, s.max_micro_batch) for gc in settings}
+    chosen = choose(prober.tries, cfg.effective_batch, s.tolerance)
+    log.info("chosen: %s", chosen["why"])
+    return {"device": str(device), "budget_gib": round(budget / GIB, 3), "seq_len": cfg.seq_len,
+            "steps_per_try": s.steps, "loss": prober.loss_mode, "max_micro_batch": largest,
+            "largest_micro_batch": max(largest.values()), "chosen": chosen, "tries": prober.tries,
+            "environment": environment(), "measured_at": _time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def plot(result: dict, out_png) -> None:

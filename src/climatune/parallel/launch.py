@@ -15,6 +15,7 @@ Run: python -m climatune.parallel --layout dp2 --model results/model/base --trai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 
 from .._settings import read_overrides
-from .._util import UserError, die_with_parent, setup_logging
+from .._util import UserError, die_with_parent, setup_logging, writer_lock
 from .layout import Layout, UnsupportedLayout, check_batch, check_supported, parse_layout, processes_per_node
 from .settings import ParallelSettings
 
@@ -173,9 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runs = read_runs(a)
         world = runs[0][0].world
-        if "LOCAL_RANK" in os.environ or world == 1:  # one rank of a launch, or a single process
+        if "LOCAL_RANK" in os.environ:  # one rank of a launch
             return _run_here(runs, a)
-        return _launch(runs, a, argv)
+        with contextlib.ExitStack() as held:  # no second launcher may train into the same folders
+            for _, _, out_dir, _ in runs:
+                held.enter_context(writer_lock(out_dir, "a parallel training run"))
+            return _run_here(runs, a) if world == 1 else _launch(runs, a, argv)
     except UserError as e:
         log.error("%s", e)
         return 2
