@@ -83,6 +83,8 @@ def test_checkpoints_of_another_config_are_not_resumed(tiny_model_dir, train_npy
     other = T.TrainConfig.from_dict({**CFG, "max_steps": 4, "checkpoint_every": 2, "lr": 1e-4})
     s = finetune.train(tiny_model_dir, train_npy, tmp_path, other)
     assert s["steps"] == 4 and len(_losses(tmp_path)) == 4  # started over instead of resuming
+    stale = list((tmp_path / "checkpoints" / "stale").glob("*/step-0000002"))
+    assert len(stale) == 1  # the other run's checkpoint was set aside, not deleted
 
 
 def test_resolve_batch_never_shrinks_the_effective_batch():
