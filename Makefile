@@ -13,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY=1
 export TOKENIZERS_PARALLELISM=true
 PIP := $(BIN)/python -m pip -q --disable-pip-version-check
 
-.PHONY: demo test test-fast install lock lint dag clean distclean
+.PHONY: demo test test-fast install install-gpu lock lint dag clean distclean
 
 install: $(STAMP)
 
@@ -28,13 +28,20 @@ $(STAMP): requirements/torch.txt requirements/requirements.lock requirements/mod
 	$(BIN)/python -c "import torch, transformers, peft, bitsandbytes, pymupdf, faiss, deepspeed, snakemake"
 	touch $@
 
+# On a machine with CUDA: the GPU recipe's libraries (bitsandbytes, liger-kernel, deepspeed) on top of
+# the CPU install; the stages log every difference from the recipe they still have to make.
+install-gpu: $(STAMP)
+	$(PIP) install -c requirements/torch.txt -r requirements/gpu.txt
+	$(BIN)/python -c "import bitsandbytes, liger_kernel, deepspeed, torch; print('GPU recipe installed; CUDA:', torch.cuda.is_available())"
+
 demo: $(STAMP)
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
 	@echo; echo "Done. Results under results/, logs under logs/; HTML report: $(BIN)/snakemake --report report.html"
 
-# ruff (pyflakes, syntax, import order) over the code, and Snakemake's own linter over the workflow.
+# ruff (pyflakes, syntax, import order) over the code, snakefmt and Snakemake's own linter over the workflow.
 lint: $(STAMP)
 	$(BIN)/ruff check src bench tests workflow/scripts
+	$(BIN)/snakefmt --check Snakefile workflow/rules/
 	$(BIN)/snakemake --lint text > /dev/null || $(BIN)/snakemake --lint text
 
 # Every layer CI can run: tests/unit, tests/workflow (Snakemake runs), tests/slurm (root + apt), and

@@ -35,9 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 import _common as C  # noqa: E402  (puts src/ on sys.path)
-from climatune._util import GIB, peak_memory_bytes, reset_peak_memory, setup_logging  # noqa: E402
+from climatune._util import GIB, setup_logging  # noqa: E402
 from climatune.model import prepare_model as M  # noqa: E402
 from climatune.model import training as T  # noqa: E402
+from climatune.model.memory import peak_memory_bytes, reset_peak_memory
 from climatune.model.probe import Prober  # noqa: E402
 
 log = logging.getLogger("qlora_bench")

@@ -105,3 +105,92 @@ def default(name: str, path: str):
     for part in path.split("."):
         value = value[part]
     return value
+
+
+# --- the workflow's config: coerced and validated before any job -------------------------------
+
+_SCALARS = {"true": True, "false": False, "yes": True, "no": False, "null": None, "none": None, "~": None}
+
+
+def _types(prop: dict) -> set[str]:
+    """JSON types a schema property admits (its `type`, the types of `oneOf`/`anyOf`, or of `enum`/`const`)."""
+    t = prop.get("type")
+    out = set(t if isinstance(t, list) else [t] if t else [])
+    for sub in prop.get("oneOf", []) + prop.get("anyOf", []):
+        out |= _types(sub)
+    for v in prop.get("enum", []) + ([prop["const"]] if "const" in prop else []):
+        out.add({bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}[type(v)])
+    return out
+
+
+def _coerce_scalar(value: str, types: set[str]):
+    """A string the command line or YAML 1.1 left unparsed ('false', '10', '1e-3') as the type the schema
+    wants; unchanged when it is none of them."""
+    low = value.strip().lower()
+    if low in _SCALARS:
+        v = _SCALARS[low]
+        if (isinstance(v, bool) and "boolean" in types) or (v is None and "null" in types):
+            return v
+    for kind, cast in (("integer", int), ("number", float)):
+        if kind in types:
+            try:
+                return cast(value)
+            except ValueError:
+                pass
+    return value
+
+
+def coerce(config: dict, schema: dict) -> dict:
+    """Values given as strings where the schema wants booleans, numbers or null (Snakemake reads nested
+    `--config key='{...}'` values as strings; PyYAML reads `1e-3` as one) become that type, in place."""
+    for key, prop in schema.get("properties", {}).items():
+        if not isinstance(config, dict) or key not in config:
+            continue
+        value, types = config[key], _types(prop)
+        if isinstance(value, str) and "string" not in types:
+            config[key] = _coerce_scalar(value, types)
+        elif isinstance(value, dict) and "properties" in prop:
+            coerce(value, prop)
+        elif isinstance(value, list) and isinstance(prop.get("items"), dict):
+            item_types = _types(prop["items"])
+            if "string" not in item_types:
+                config[key] = [_coerce_scalar(v, item_types) if isinstance(v, str) else v for v in value]
+    return config
+
+
+def validation_errors(config: dict, schema: dict) -> list[str]:
+    """Every schema violation of `config` as one line that names the key, the value and what is allowed
+    (a misspelt key gets the nearest known one), instead of the validator's dump of the schema."""
+    import difflib
+
+    import jsonschema
+
+    lines = []
+    for e in sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path)):
+        where = ".".join(map(str, e.absolute_path)) or "the config"
+        if e.validator == "additionalProperties":
+            known = sorted(e.schema.get("properties", {}))
+            extra = sorted(set(e.instance) - set(known))
+            for k in extra:
+                near = difflib.get_close_matches(k, known, n=1)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                lines.append(f"{where + '.' if e.absolute_path else ''}{k}: not a known key{hint} "
+                             f"(known: {', '.join(known)})")
+        elif e.validator == "required":
+            lines.append(f"{where}: {e.message}")
+        else:
+            allowed = e.schema.get("description", "")
+            lines.append(f"{where} = {e.instance!r}: {e.message}" + (f" ({allowed})" if allowed else ""))
+    return lines
+
+
+def check_config(config: dict, schema_path: str | Path) -> None:
+    """The workflow's first step: coerce, then validate; raise SettingsError listing every problem."""
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    coerce(config, schema)
+    errors = validation_errors(config, schema)
+    if errors:
+        raise SettingsError("invalid configuration (config/config.yaml and your --configfile/--config):\n  "
+                            + "\n  ".join(errors))

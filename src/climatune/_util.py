@@ -53,9 +53,45 @@ def rule_log(log_file: str | os.PathLike | None):
     except UserError as e:
         log.error("%s", e)
         raise SystemExit(1) from None
-    except Exception:
+    except Exception as e:
+        why = storage_problem(e)
+        if why:
+            log.error("%s", why)
+            raise SystemExit(1) from None
         log.exception("failed")
         raise
+
+
+def check_writable(folder: str | os.PathLike = "results") -> None:
+    """Refuse to start when the results folder (or, before it exists, the working directory) cannot take
+    a file (read-only, immutable, full), before any job has run: a probe file is created and removed."""
+    folder = Path(folder) if Path(folder).exists() else Path(".")  # a dry run creates nothing
+    try:
+        probe = folder / f".climatune-write-test-{os.getpid()}"
+        probe.write_bytes(b"x" * 4096)
+        probe.unlink()
+    except OSError as e:
+        raise UserError(storage_problem(e) or f"cannot write into {folder}: {e}") from None
+
+
+def storage_problem(e: BaseException) -> str | None:
+    """A clear sentence for a full disk or a folder that cannot be written (also when a library wrapped
+    the OS error into its own exception), else None."""
+    import errno
+    import shutil
+
+    text = f"{e}"
+    full = getattr(e, "errno", None) == errno.ENOSPC or "No space left on device" in text
+    denied = getattr(e, "errno", None) in (errno.EROFS, errno.EACCES, errno.EPERM) or "Read-only file system" in text
+    if not (full or denied):
+        return None
+    where = Path(getattr(e, "filename", None) or "results")
+    folder = next((p for p in [where, *where.parents] if p.exists()), Path("."))
+    if full:
+        free = shutil.disk_usage(folder).free / 1024**2
+        return (f"no space left on the device holding {folder.resolve()} ({free:.0f} MiB free) while writing "
+                f"{where}: free space there or run the workflow in a folder on a larger disk")
+    return f"cannot write {where} ({e.strerror if hasattr(e, 'strerror') else text}): check its permissions"
 
 
 @contextmanager
@@ -229,82 +265,6 @@ def clear_stale_lock(workdir: str | os.PathLike = ".") -> str | None:
     owner.unlink(missing_ok=True)
     return (f"removed the lock left by a Snakemake that was killed (PID {pid} no longer runs); jobs it left "
             "incomplete are redone")
-
-
-# --- process memory (CPU) ---------------------------------------------------------------------
-
-
-def release_free_memory() -> None:
-    """Hand memory that Python/torch freed back to the OS (glibc keeps it otherwise), so that a
-    later peak-RSS reading measures the next piece of work and not the heap left by the last."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS counter (VmHWM) of this process; False where unsupported.
-
-    Writing "5" to /proc/self/clear_refs resets VmHWM (Linux >= 4.0), which lets one process
-    measure the peak of several tries honestly instead of reporting the first try's peak forever.
-    """
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_bytes() -> int:
-    """Peak resident memory of this process since start or the last `reset_peak_rss`."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def reset_peak_memory(device) -> None:
-    """Start a new peak-memory reading on `device`: CUDA's allocator peak, or this process's peak RSS."""
-    if device.type == "cuda":
-        import torch
-
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-    else:
-        reset_peak_rss()
-
-
-def peak_memory_bytes(device, reserved: bool = False) -> int:
-    """Peak memory on `device` since `reset_peak_memory`: CUDA's allocated (or, with `reserved`, the
-    allocator's reserved) peak, or this process's peak RSS on CPU."""
-    if device.type == "cuda":
-        import torch
-
-        return (torch.cuda.max_memory_reserved if reserved else torch.cuda.max_memory_allocated)(device)
-    return peak_rss_bytes()
-
-
-def total_memory_bytes() -> int:
-    """Physical memory of this machine (or the cgroup limit, when lower)."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    for p in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            v = Path(p).read_text().strip()
-            if v.isdigit():
-                total = min(total, int(v))
-        except OSError:
-            pass
-    return total
 
 
 GIB = 1024**3

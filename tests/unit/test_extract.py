@@ -104,7 +104,9 @@ def test_discover_ids_and_errors(tmp_path):
     (tmp_path / "report_a.pdf").write_bytes(b"%PDF-1.4")
     (tmp_path / "notes.txt").write_text("not a pdf")
     docs = discover(tmp_path)
-    assert sorted(docs) == ["report_a", "report_a_2"]
+    # "report_a" is already an id; "Report A" gets a hash of its exact name, whatever else is there
+    assert sorted(docs) == ["report_a", extract_text.doc_id("Report A")]
+    assert extract_text.doc_id("Report A").startswith("report_a-")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(extract_text.NoPdfsError, match="empty"):

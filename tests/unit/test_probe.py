@@ -86,11 +86,68 @@ def test_real_allocation_failure_is_caught_and_bisected(tiny_model_dir, blocks, 
                          capture_output=True, text=True, timeout=300, env={"OMP_NUM_THREADS": "1", **_env()})
     assert res.returncode == 0, res.stderr[-3000:]
     r = json.loads(out.read_text())
-    misses = [t for t in r["tries"] if not t["fits"]]
-    assert misses and all(t["error"].startswith("out of memory") for t in misses)
+    tries = r["tries"]
+    assert {t["gradient_checkpointing"] for t in tries} == {False}
+    misses = [t for t in tries if not t["fits"]]
+    # every miss is a real allocation failure, caught: not a peak over the (here unlimited) budget
+    assert misses and all(t["error"].startswith("out of memory") for t in misses), tries
     largest = r["max_micro_batch"]["off"]
-    assert 8 <= largest < min(t["micro_batch"] for t in misses)
-    assert largest > max(t["micro_batch"] for t in r["tries"] if t["fits"] and t["micro_batch"] < largest)
+    assert largest >= 8 and r["largest_micro_batch"] == largest
+    _assert_doubling_then_bisection(tries, max_mb=1 << 20, largest=largest)
+    # tries up to the effective batch (8) are timed, larger ones only checked for fit
+    assert all((t["tokens_per_s"] or 0) > 0 for t in tries if t["fits"] and t["micro_batch"] <= 8), tries
+    assert all(t["tokens_per_s"] is None for t in tries if t["micro_batch"] > 8), tries
+    ch = r["chosen"]
+    assert ch["micro_batch"] <= largest and ch["micro_batch"] * ch["grad_accum"] == 8
+
+
+def _assert_doubling_then_bisection(tries: list[dict], max_mb: int, largest: int) -> None:
+    """`tries` (one checkpointing setting, in order) are the search's: 1, 2, 4, ... while they fit, then,
+    after the first miss, each try is the midpoint of the largest fit and the smallest miss so far, until
+    those two are within ~6% (max(1, fit // 16)); `largest` is the largest fit, recorded as fitting, and
+    the smallest miss above it was really tried and did not fit."""
+    mbs = [t["micro_batch"] for t in tries]
+    assert len(set(mbs)) == len(mbs), f"a micro-batch tried twice: {mbs}"
+    first_miss = next(i for i, t in enumerate(tries) if not t["fits"])
+    assert mbs[: first_miss + 1] == [2**k for k in range(first_miss + 1)], f"not doubling from 1: {mbs}"
+    assert mbs[first_miss] <= max_mb
+    lo, hi = mbs[first_miss - 1], mbs[first_miss]
+    for t in tries[first_miss + 1:]:
+        assert hi - lo > max(1, lo // 16), f"tried {t['micro_batch']} after the search had converged: {mbs}"
+        assert t["micro_batch"] == (lo + hi) // 2, f"{t['micro_batch']} is not the midpoint of {lo}..{hi}: {mbs}"
+        lo, hi = (t["micro_batch"], hi) if t["fits"] else (lo, t["micro_batch"])
+    assert hi - lo <= max(1, lo // 16), f"stopped before converging ({lo}..{hi}): {mbs}"
+    fits = {t["micro_batch"]: t["fits"] for t in tries}
+    assert largest == lo == max(mb for mb, ok in fits.items() if ok) and fits[largest] is True
+    assert hi == min(mb for mb, ok in fits.items() if not ok and mb > largest) and fits[hi] is False
+
+
+@pytest.mark.parametrize("fits_up_to, max_mb, largest", [(37, 1 << 20, 36), (5, 1 << 20, 5), (1, 64, 1),
+                                                         (300, 64, 64), (300, 48, 48), (0, 64, 0)])
+def test_search_doubles_then_bisects_to_within_six_percent(fits_up_to, max_mb, largest):
+    """The search alone, against a stand-in for the real try (a micro-batch fits up to `fits_up_to`):
+    its tries, in order, and the largest fit it returns."""
+    from climatune.model.prober import Prober
+
+    class Stub(Prober):
+        def attempt(self, mb, gc):
+            rec = {"micro_batch": mb, "gradient_checkpointing": gc, "fits": mb <= fits_up_to}
+            self.tries.append(rec)
+            return rec
+
+    cfg = probe.T.TrainConfig.from_dict(dict(loss="chunked"))
+    p = Stub(None, None, None, cfg, torch.device("cpu"), steps=1, budget=1)
+    assert p.search(False, max_mb) == largest
+    mbs = [t["micro_batch"] for t in p.tries]
+    if fits_up_to >= max_mb:  # nothing misses: doubling, then max_mb itself when it is not a power of two
+        assert mbs == [2**k for k in range(max_mb.bit_length())] + ([max_mb] if max_mb & (max_mb - 1) else [])
+    elif fits_up_to == 0:
+        assert mbs == [1]
+    else:
+        _assert_doubling_then_bisection(p.tries, max_mb, largest)
+        assert largest >= fits_up_to * 15 / 16  # within ~6% of the true largest
+    if fits_up_to == 37:
+        assert mbs == [1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38]
 
 
 def _env():

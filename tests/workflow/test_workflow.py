@@ -36,8 +36,7 @@ def _jobs(stdout: str) -> dict[str, int]:
 
 
 def test_dry_run_resolves_full_dag(tmp_path):
-    cfg = write_config(tmp_path / "c.yaml", {"corpus": {"pdf_dir": str(tmp_path / "demo")}})
-    res = snakemake(tmp_path, "-n", "--cores", "2", "--configfile", str(cfg))
+    res = snakemake(tmp_path, "-n", "--cores", "2")  # the default config: the demo in resources/demo_corpus
     assert res.returncode == 0, res.stderr
     jobs = _jobs(res.stdout)
     assert ALL_RULES <= set(jobs), jobs
@@ -177,6 +176,15 @@ def _faults():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_the_report_command_printed_by_make_demo_works_as_written(corpus_run):
+    """`snakemake --report report.html` (no --cores) after a run: one HTML page with the plots."""
+    work, cfg = corpus_run
+    res = snakemake(work, "--report", "report.html", "--configfile", str(cfg))
+    assert res.returncode == 0, (res.stdout + res.stderr)[-2000:]
+    html = (work / "report.html").read_text(errors="replace")
+    assert "probe.png" in html and "parallel.png" in html
 
 
 def test_settings_that_change_no_result_rerun_nothing(corpus_run, tmp_path):

@@ -4,26 +4,43 @@ import sys
 from pathlib import Path
 
 from snakemake.logging import logger
-from snakemake.utils import validate
-
-validate(config, schema="../../config/schema.yaml")
 
 # The package lives in src/ (scripts add it to their own path, so conda envs need no install).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from climatune import parallel  # noqa: E402
-from climatune._util import claim_workflow, clear_stale_lock, release_workflow  # noqa: E402
-from climatune.model import training  # noqa: E402
-from climatune.corpus import demo_corpus, extract_text  # noqa: E402
+from climatune._settings import check_config  # noqa: E402
+from climatune._util import (
+    UserError,
+    check_writable,
+    claim_workflow,
+    clear_stale_lock,
+    release_workflow,
+)  # noqa: E402
+from climatune.corpus import extract_text  # noqa: E402
+from climatune.model import prepare_model, training  # noqa: E402
+from climatune.rag.checks import check_rag_settings, check_user_file  # noqa: E402
+from climatune.rag.embedder import embedding_dimension  # noqa: E402
 
+# Everything that can be known before a job runs is checked here, so a bad setting or input stops the
+# run at once with one clear message: types and keys (strings from --config coerced), the corpus folder,
+# that results/ can be written, and the model source (once, before it is prepared).
+try:
+    check_config(config, Path(workflow.basedir) / "config" / "schema.yaml")
+    DOC_PDFS = extract_text.documents(config["corpus"])
+    if workflow.is_main_process:
+        check_writable("results")
+        if not Path("results/model/base/config.json").exists():
+            prepare_model.check_source(
+                config["model"]["source"], config["model"]["tokenizer"]
+            )
+except UserError as e:
+    raise WorkflowError(str(e)) from None
 PDF_DIR = config["corpus"]["pdf_dir"].rstrip("/")
-if config["corpus"]["demo"]:
-    DOC_PDFS = {d: Path(PDF_DIR) / f"{d}.pdf" for d in demo_corpus.doc_ids()}
-else:
-    try:
-        DOC_PDFS = extract_text.discover(PDF_DIR)
-    except extract_text.NoPdfsError as e:
-        raise WorkflowError(str(e)) from None
+try:  # the threads of the rules that use every core; runs without --cores (--report) still parse
+    CORES = workflow.cores
+except WorkflowError:
+    CORES = 1
 DOCS = sorted(DOC_PDFS)
 
 # A run killed with kill -9 leaves Snakemake's lock behind: lift it when its holder is provably gone.
@@ -48,8 +65,12 @@ onerror:
 # the node count and how often checkpoints are written do not change a layout's model, and its script
 # reads them from the config.
 PARALLEL_RUNTIME_KEYS = ("layouts", "nodes", "checkpoint_every", "keep_checkpoints")
-PARALLEL_SETTINGS = {k: v for k, v in config["parallel"].items() if k not in PARALLEL_RUNTIME_KEYS}
-for _name in config["parallel"]["layouts"]:  # unsupported layouts fail here, before any job starts
+PARALLEL_SETTINGS = {
+    k: v for k, v in config["parallel"].items() if k not in PARALLEL_RUNTIME_KEYS
+}
+for _name in config["parallel"][
+    "layouts"
+]:  # unsupported layouts fail here, before any job starts
     try:
         _layout = parallel.parse_layout(_name)
         _s = config["parallel"]
@@ -62,12 +83,24 @@ for _name in config["parallel"]["layouts"]:  # unsupported layouts fail here, be
 
 # What the probe and finetune jobs are given as params: only the `train:` keys that change what they
 # compute (a change reruns them); checkpointing and logging cadence are read by the scripts from the config.
-TRAIN_FOR_PROBE = {k: v for k, v in config["train"].items() if k not in training.NOT_PROBED}
-TRAIN_FOR_FINETUNE = {k: v for k, v in config["train"].items() if k not in training.RUNTIME_KEYS}
+TRAIN_FOR_PROBE = {
+    k: v for k, v in config["train"].items() if k not in training.NOT_PROBED
+}
+TRAIN_FOR_FINETUNE = {
+    k: v for k, v in config["train"].items() if k not in training.RUNTIME_KEYS
+}
 
 RAG = config["rag"]
-if RAG["generate"]["index"] not in RAG["indexes"]:
-    raise WorkflowError(f"rag.generate.index '{RAG['generate']['index']}' is not among rag.indexes {RAG['indexes']}")
+try:  # rag settings that would fail deep in a job, and a user question file, checked at start
+    _problems = check_rag_settings(RAG, embedding_dimension(RAG["embedder"]))
+    if RAG["questions"]["file"]:
+        check_user_file(
+            RAG["questions"]["file"], {d: p.name for d, p in DOC_PDFS.items()}
+        )
+except UserError as e:
+    raise WorkflowError(str(e)) from None
+if _problems:
+    raise WorkflowError("rag settings:\n  " + "\n  ".join(_problems))
 
 
 wildcard_constraints:
@@ -78,12 +111,19 @@ wildcard_constraints:
 
 
 def get_pdf(wildcards):
-    return str(DOC_PDFS[wildcards.doc])
+    """The PDF of a document (the demo corpus's are made by a rule), or nothing when the entry is a broken
+    link, a loop or a folder: its job records why."""
+    path = DOC_PDFS[wildcards.doc]
+    return (
+        [] if os.path.lexists(path) and extract_text.entry_problem(path) else str(path)
+    )
 
 
 def get_probe_result(wildcards):
     """The probe runs only when the micro-batch is left to it."""
-    return "results/probe/probe.json" if config["train"]["micro_batch"] == "auto" else []
+    return (
+        "results/probe/probe.json" if config["train"]["micro_batch"] == "auto" else []
+    )
 
 
 def layout_world(name):
@@ -92,8 +132,11 @@ def layout_world(name):
 
 
 def get_questions_inputs(wildcards):
-    inputs = {"chunks": "results/rag/chunks.jsonl", "split": "results/corpus/split.json",
-              "texts": expand("results/corpus/text/{doc}.txt", doc=DOCS)}
+    inputs = {
+        "chunks": "results/rag/chunks.jsonl",
+        "split": "results/corpus/split.json",
+        "texts": expand("results/corpus/text/{doc}.txt", doc=DOCS),
+    }
     if RAG["questions"]["file"]:
         inputs["user"] = RAG["questions"]["file"]
     return inputs
@@ -105,8 +148,12 @@ def _reranks_with_lm():
 
 
 def get_retrieve_inputs(wildcards):
-    inputs = {"questions": "results/rag/questions.jsonl", "chunks": "results/rag/chunks.jsonl",
-              "embeddings": "results/rag/embeddings.npy", "index": f"results/rag/index/{wildcards.index}.faiss"}
+    inputs = {
+        "questions": "results/rag/questions.jsonl",
+        "chunks": "results/rag/chunks.jsonl",
+        "embeddings": "results/rag/embeddings.npy",
+        "index": f"results/rag/index/{wildcards.index}.faiss",
+    }
     if _reranks_with_lm():
         inputs["lm"] = "results/model/base"
     return inputs
@@ -115,8 +162,12 @@ def get_retrieve_inputs(wildcards):
 def get_generate_inputs(wildcards):
     """The base or the fine-tuned model; the *_rag systems also need the chunks and their index."""
     s = wildcards.system
-    inputs = {"questions": "results/rag/questions.jsonl",
-              "model": "results/finetune/merged" if s.startswith("tuned") else "results/model/base"}
+    inputs = {
+        "questions": "results/rag/questions.jsonl",
+        "model": (
+            "results/finetune/merged" if s.startswith("tuned") else "results/model/base"
+        ),
+    }
     if s.endswith("_rag"):
         inputs["chunks"] = "results/rag/chunks.jsonl"
         inputs["index"] = f"results/rag/index/{RAG['generate']['index']}.faiss"

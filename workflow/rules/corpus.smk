@@ -10,17 +10,17 @@ if config["corpus"]["demo"]:
             "logs/demo_corpus/demo_corpus.log",
         benchmark:
             "benchmarks/demo_corpus/demo_corpus.tsv"
-        params:
-            out_dir=lambda w, output: os.path.dirname(output[0]),
         conda:
             "../../envs/corpus.yaml"
+        params:
+            out_dir=lambda w, output: os.path.dirname(output[0]),
         script:
             "../scripts/demo_corpus.py"
 
 
 rule extract_text:
     input:
-        pdf=get_pdf,
+        pdf=get_pdf,  # none for a broken link or loop: the job records why, with no input to wait for
     output:
         text="results/corpus/text/{doc}.txt",
         meta="results/corpus/text/{doc}.json",
@@ -28,18 +28,25 @@ rule extract_text:
         "logs/extract_text/{doc}.log",
     benchmark:
         "benchmarks/extract_text/{doc}.tsv"
+    group:
+        "extract"
+    conda:
+        "../../envs/corpus.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=15,
     params:
+        path=lambda wildcards: str(DOC_PDFS[wildcards.doc]),
+        # size and mtime of a user's file: a PDF replaced by another, even an older one, is read again
+        stamp=lambda wildcards: (
+            ""
+            if config["corpus"]["demo"]
+            else extract_text.stamp(DOC_PDFS[wildcards.doc])
+        ),
         max_pages=config["corpus"]["max_pages"],
         drop_references=config["corpus"]["drop_references"],
         languages=config["corpus"]["languages"],
         min_chars_per_page=config["corpus"]["min_chars_per_page"],
-    group:
-        "extract"
-    resources:
-        mem_mb=2000,
-        runtime=15,
-    conda:
-        "../../envs/corpus.yaml"
     script:
         "../scripts/extract_text.py"
 
@@ -57,10 +64,10 @@ rule manifest:
         "logs/manifest/manifest.log",
     benchmark:
         "benchmarks/manifest/manifest.tsv"
-    params:
-        pdf_dir=PDF_DIR,
     conda:
         "../../envs/corpus.yaml"
+    params:
+        pdf_dir=PDF_DIR,
     script:
         "../scripts/manifest.py"
 
@@ -74,12 +81,12 @@ rule split:
         "logs/split/split.log",
     benchmark:
         "benchmarks/split/split.tsv"
+    conda:
+        "../../envs/corpus.yaml"
     params:
         seed=config["split"]["seed"],
         test_ratio=config["split"]["test_ratio"],
         pdf_dir=PDF_DIR,
-    conda:
-        "../../envs/corpus.yaml"
     script:
         "../scripts/split.py"
 
@@ -97,13 +104,14 @@ rule tokenize:
         "logs/tokenize/tokenize.log",
     benchmark:
         "benchmarks/tokenize/tokenize.tsv"
-    params:
-        seq_len=config["train"]["seq_len"],
-    threads: workflow.cores
-    resources:
-        mem_mb=8000,
-        runtime=60,
     conda:
         "../../envs/corpus.yaml"
+    threads: CORES
+    resources:
+        # peak RSS at 10x the reference corpus (12.5 M tokens): 534 MiB, 1007 MiB at 16 threads (bench/results/tokenize_memory.json)
+        mem_mb=2000,
+        runtime=60,
+    params:
+        seq_len=config["train"]["seq_len"],
     script:
         "../scripts/tokenize.py"

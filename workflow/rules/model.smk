@@ -8,16 +8,16 @@ rule prepare_model:
         "logs/prepare_model/prepare_model.log",
     benchmark:
         "benchmarks/prepare_model/prepare_model.tsv"
+    conda:
+        "../../envs/model.yaml"
+    threads: CORES
+    resources:
+        mem_mb=16000,
+        runtime=60,
     params:
         source=config["model"]["source"],
         tokenizer=config["model"]["tokenizer"],
         save_dtype=config["model"]["save_dtype"],
-    threads: workflow.cores
-    resources:
-        mem_mb=16000,
-        runtime=60,
-    conda:
-        "../../envs/model.yaml"
     script:
         "../scripts/prepare_model.py"
 
@@ -37,15 +37,15 @@ rule probe:
         "logs/probe/probe.log",
     benchmark:
         "benchmarks/probe/probe.tsv"
-    params:
-        train=TRAIN_FOR_PROBE,
-        probe=config["probe"],
-    threads: workflow.cores
+    conda:
+        "../../envs/model.yaml"
+    threads: CORES
     resources:
         mem_mb=32000,
         runtime=60,
-    conda:
-        "../../envs/model.yaml"
+    params:
+        train=TRAIN_FOR_PROBE,
+        probe=config["probe"],
     script:
         "../scripts/probe.py"
 
@@ -69,15 +69,15 @@ rule finetune:
         "logs/finetune/finetune.log",
     benchmark:
         "benchmarks/finetune/finetune.tsv"
-    params:
-        train=TRAIN_FOR_FINETUNE,
-        merged_dtype=config["finetune"]["merged_dtype"],
-    threads: workflow.cores
+    conda:
+        "../../envs/model.yaml"
+    threads: CORES
     resources:
         mem_mb=64000,
         runtime=24 * 60,
-    conda:
-        "../../envs/model.yaml"
+    params:
+        train=TRAIN_FOR_FINETUNE,
+        merged_dtype=config["finetune"]["merged_dtype"],
     script:
         "../scripts/finetune.py"
 
@@ -93,14 +93,14 @@ rule perplexity:
         "logs/perplexity/perplexity.log",
     benchmark:
         "benchmarks/perplexity/perplexity.tsv"
-    params:
-        cfg=config["perplexity"],
-        seed=config["train"]["seed"],
-    threads: workflow.cores
+    conda:
+        "../../envs/model.yaml"
+    threads: CORES
     resources:
         mem_mb=32000,
         runtime=60,
-    conda:
-        "../../envs/model.yaml"
+    params:
+        cfg=config["perplexity"],
+        seed=config["train"]["seed"],
     script:
         "../scripts/perplexity.py"

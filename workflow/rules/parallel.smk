@@ -15,16 +15,16 @@ rule parallel:
         "logs/parallel/{layout}.log",
     benchmark:
         "benchmarks/parallel/{layout}.tsv"
-    params:
-        settings=PARALLEL_SETTINGS,
+    conda:
+        "../../envs/parallel.yaml"
     threads: lambda wildcards: layout_world(wildcards.layout)
     resources:
         gpu=lambda wildcards: layout_world(wildcards.layout),
         nodes=config["parallel"]["nodes"],
         mem_mb=64000,
         runtime=24 * 60,
-    conda:
-        "../../envs/parallel.yaml"
+    params:
+        settings=PARALLEL_SETTINGS,
     script:
         "../scripts/parallel.py"
 
@@ -39,26 +39,35 @@ rule parallel_perplexity:
         "logs/parallel_perplexity/{layout}.log",
     benchmark:
         "benchmarks/parallel_perplexity/{layout}.tsv"
-    params:
-        cfg=config["perplexity"],
-        seed=config["train"]["seed"],
-    threads: workflow.cores
+    conda:
+        "../../envs/model.yaml"
+    threads: CORES
     resources:
         mem_mb=32000,
         runtime=60,
-    conda:
-        "../../envs/model.yaml"
+    params:
+        cfg=config["perplexity"],
+        seed=config["train"]["seed"],
     script:
         "../scripts/parallel_perplexity.py"
 
 
 rule parallel_report:
     input:
-        metrics=expand("results/parallel/{layout}/metrics.json", layout=config["parallel"]["layouts"]),
-        perplexity=expand("results/eval/parallel/{layout}.json", layout=config["parallel"]["layouts"]),
+        metrics=expand(
+            "results/parallel/{layout}/metrics.json",
+            layout=config["parallel"]["layouts"],
+        ),
+        perplexity=expand(
+            "results/eval/parallel/{layout}.json", layout=config["parallel"]["layouts"]
+        ),
     output:
         metrics="results/parallel/metrics.json",
-        plot=report("results/parallel/parallel.png", caption="../report/parallel.rst", category="Parallel"),
+        plot=report(
+            "results/parallel/parallel.png",
+            caption="../report/parallel.rst",
+            category="Parallel",
+        ),
     log:
         "logs/parallel_report/parallel_report.log",
     benchmark:

@@ -13,12 +13,12 @@ rule rag_chunk:
         "logs/rag_chunk/rag_chunk.log",
     benchmark:
         "benchmarks/rag_chunk/rag_chunk.tsv"
+    conda:
+        "../../envs/rag.yaml"
     params:
         embedder=RAG["embedder"],
         chunk_tokens=RAG["chunk_tokens"],
         overlap=RAG["chunk_overlap"],
-    conda:
-        "../../envs/rag.yaml"
     script:
         "../scripts/rag_chunk.py"
 
@@ -33,15 +33,15 @@ rule rag_embed:
         "logs/rag_embed/rag_embed.log",
     benchmark:
         "benchmarks/rag_embed/rag_embed.tsv"
-    params:
-        embedder=RAG["embedder"],
-        batch=RAG["embed_batch"],
-    threads: workflow.cores
+    conda:
+        "../../envs/rag.yaml"
+    threads: CORES
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../../envs/rag.yaml"
+    params:
+        embedder=RAG["embedder"],
+        batch=RAG["embed_batch"],
     script:
         "../scripts/rag_embed.py"
 
@@ -56,12 +56,12 @@ rule rag_index:
         "logs/rag_index/{index}.log",
     benchmark:
         "benchmarks/rag_index/{index}.tsv"
+    conda:
+        "../../envs/rag.yaml"
+    threads: CORES
     params:
         params=lambda w: RAG.get(w.index, {}),
         seed=config["train"]["seed"],
-    threads: workflow.cores
-    conda:
-        "../../envs/rag.yaml"
     script:
         "../scripts/rag_index.py"
 
@@ -75,10 +75,10 @@ rule rag_questions:
         "logs/rag_questions/rag_questions.log",
     benchmark:
         "benchmarks/rag_questions/rag_questions.tsv"
-    params:
-        q=RAG["questions"],
     conda:
         "../../envs/rag.yaml"
+    params:
+        q=RAG["questions"],
     script:
         "../scripts/rag_questions.py"
 
@@ -92,6 +92,9 @@ rule rag_retrieve:
         "logs/rag_retrieve/{index}.log",
     benchmark:
         "benchmarks/rag_retrieve/{index}.tsv"
+    conda:
+        "../../envs/rag.yaml"
+    threads: CORES
     params:
         params=lambda w: RAG.get(w.index, {}),
         embedder=RAG["embedder"],
@@ -99,9 +102,6 @@ rule rag_retrieve:
         min_seconds=RAG["min_seconds"],
         faiss_threads=RAG["threads"],
         rerank=RAG["rerank"],
-    threads: workflow.cores
-    conda:
-        "../../envs/rag.yaml"
     script:
         "../scripts/rag_retrieve.py"
 
@@ -116,17 +116,17 @@ rule rag_generate:
         "logs/rag_generate/{system}.log",
     benchmark:
         "benchmarks/rag_generate/{system}.tsv"
+    conda:
+        "../../envs/rag.yaml"
+    threads: CORES
+    resources:
+        mem_mb=32000,
+        runtime=120,
     params:
         g={k: v for k, v in RAG["generate"].items() if k != "systems"},  # the list of systems is not a setting of one
         index_params=RAG.get(RAG["generate"]["index"], {}),
         embedder=RAG["embedder"],
         rerank=RAG["rerank"],
-    threads: workflow.cores
-    resources:
-        mem_mb=32000,
-        runtime=120,
-    conda:
-        "../../envs/rag.yaml"
     script:
         "../scripts/rag_generate.py"
 
@@ -134,10 +134,14 @@ rule rag_generate:
 rule rag_benchmark:
     input:
         retrieval=expand("results/rag/retrieval/{index}.json", index=RAG["indexes"]),
-        systems=expand("results/rag/answers/{system}.json", system=RAG["generate"]["systems"]),
+        systems=expand(
+            "results/rag/answers/{system}.json", system=RAG["generate"]["systems"]
+        ),
     output:
         metrics="results/rag/metrics.json",
-        table=report("results/rag/comparison.md", caption="../report/rag.rst", category="RAG"),
+        table=report(
+            "results/rag/comparison.md", caption="../report/rag.rst", category="RAG"
+        ),
         plot=report("results/rag/rag.png", caption="../report/rag.rst", category="RAG"),
     log:
         "logs/rag_benchmark/rag_benchmark.log",

@@ -10,5 +10,5 @@ with rule_log(snakemake.log[0]):
     settings = extract_text.ExtractSettings.from_dict({"max_pages": p.max_pages, "drop_references": p.drop_references,
                                                       "languages": list(p.languages),
                                                       "min_chars_per_page": p.min_chars_per_page})
-    extract_text.run(snakemake.input.pdf, snakemake.output.text, snakemake.output.meta, snakemake.wildcards.doc,
+    extract_text.run(p.path, snakemake.output.text, snakemake.output.meta, snakemake.wildcards.doc,
                      settings)

@@ -54,32 +54,85 @@ class NoPdfsError(UserError):
 
 
 def doc_id(stem: str) -> str:
-    """A file stem as a document id safe for paths and wildcards: [a-z0-9_-]."""
-    return re.sub(r"[^a-z0-9_-]+", "_", stem.lower()).strip("_") or "doc"
+    """A file stem as a document id safe for paths and wildcards ([a-z0-9_-]) that never depends on the
+    other files: a stem that is already such an id is kept; any other gets a hash of its exact name
+    (`Report 1` -> `report_1-3f9a2c`, `报告` -> `doc-8d2e41`), so adding or removing files moves no id."""
+    import hashlib
+
+    clean = re.sub(r"[^a-z0-9_-]+", "_", stem.lower()).strip("_-")
+    if clean == stem and clean:
+        return clean
+    return f"{clean or 'doc'}-{hashlib.sha256(stem.encode('utf-8', 'surrogateescape')).hexdigest()[:6]}"
 
 
 def discover(pdf_dir: str | Path) -> dict[str, Path]:
-    """{document id: path} of every *.pdf (any case) in `pdf_dir`, not recursive, sorted.
-
-    Ids come from file names; two names that map to one id get suffixes _2, _3 (sorted by name).
-    Raises NoPdfsError naming the folder when there is nothing to read.
-    """
+    """{document id: path} of every *.pdf entry (any case) in `pdf_dir`, not recursive, sorted; broken
+    symbolic links, link loops and folders named *.pdf are included (their extract job records why they
+    cannot be read), so that every entry gets a manifest row. Raises NoPdfsError naming the folder."""
     folder = Path(pdf_dir)
     if not folder.is_dir():
-        raise NoPdfsError(f"corpus.pdf_dir '{pdf_dir}' is not a folder (absolute: {folder.resolve()})")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
+        what = "a file" if folder.is_file() else "missing"
+        raise NoPdfsError(f"corpus.pdf_dir '{pdf_dir}' is not a folder ({what}; absolute: {folder.resolve()})")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".pdf")
     if not files:
         raise NoPdfsError(f"corpus folder '{pdf_dir}' holds no *.pdf file: point corpus.pdf_dir at your "
                           "reports, or set corpus.demo: true for the embedded demo corpus")
     out: dict[str, Path] = {}
     for f in files:
-        base = key = doc_id(f.stem)
-        n = 1
-        while key in out:
-            n += 1
-            key = f"{base}_{n}"
+        key = doc_id(f.stem)
+        if key in out:  # two exact names with one hash prefix: astronomically rare, still never silent
+            raise NoPdfsError(f"'{f.name}' and '{out[key].name}' map to one document id '{key}': rename one")
         out[key] = f
     return out
+
+
+DEMO_DIR = "resources/demo_corpus"
+
+
+def documents(corpus: dict) -> dict[str, Path]:
+    """{document id: PDF} of the configured corpus (`corpus:` of the config), checked before any job:
+    the embedded demo corpus is written only into its own folder, never into a folder of the user's."""
+    pdf_dir = corpus["pdf_dir"].rstrip("/") or "."
+    if not corpus["demo"]:
+        return discover(pdf_dir)
+    if Path(pdf_dir) != Path(DEMO_DIR):
+        raise NoPdfsError(
+            f"corpus.pdf_dir is '{pdf_dir}' but corpus.demo is true, which writes the embedded demo corpus into "
+            f"{DEMO_DIR}: set corpus.demo: false to use the PDFs in '{pdf_dir}' (nothing is ever written there)")
+    from .demo_corpus import doc_ids
+
+    return {d: Path(DEMO_DIR) / f"{d}.pdf" for d in doc_ids()}
+
+
+def entry_problem(path: str | Path) -> str | None:
+    """Why a directory entry cannot be read as a file (broken link, link loop, folder), or None."""
+    import errno
+    import os
+
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return f"symbolic link loop ({p.name} -> {os.readlink(p)} never reaches a file)"
+        if p.is_symlink():
+            return f"broken symbolic link: points to {os.readlink(p)}, which does not exist"
+        return f"unreadable file: {e.strerror}"
+    import stat as _stat
+
+    if _stat.S_ISDIR(st.st_mode):
+        return "a folder named like a PDF, not a file"
+    return None
+
+
+def stamp(path: str | Path) -> str:
+    """Size and modification time (ns) of the file an entry points to, or its problem: a rule param, so a
+    PDF replaced by another, even an older one, is read again."""
+    why = entry_problem(path)
+    if why:
+        return why
+    st = Path(path).stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def _skip(res: Extraction, reason: str) -> Extraction:
@@ -147,6 +200,9 @@ def extract_document(
     pdf = Path(pdf)
     t0 = time.perf_counter()
     res = Extraction(doc=doc or pdf.stem, file=str(pdf))
+    why = entry_problem(pdf)
+    if why:
+        return _skip(res, why)
     try:
         data = pdf.read_bytes()
     except OSError as e:

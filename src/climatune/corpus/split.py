@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._settings import Section, cli_defaults
-from .._util import setup_logging, write_json
+from .._util import UserError, setup_logging, write_json
 from .manifest import check_usable
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,10 @@ def assign(docs: list[str], seed: int, test_ratio: float) -> dict:
             "scores": {d: round(s, 6) for d, s in scores.items()}}
 
 
+class NoHeldOutError(UserError):
+    """The split would leave one side empty."""
+
+
 @dataclass(frozen=True)
 class SplitSettings(Section):
     """`split:` of config/config.yaml."""
@@ -65,6 +69,12 @@ def run(manifest: str | Path, out: str | Path, settings: SplitSettings | None = 
     s = settings or SplitSettings.from_dict()
     docs = check_usable(manifest, pdf_dir)
     split = assign(docs, s.seed, s.test_ratio)
+    if not split["test"] or not split["train"]:  # here, not after the whole fine-tune (perplexity needs both)
+        raise NoHeldOutError(
+            f"{len(docs)} usable document(s) and split.test_ratio={s.test_ratio} leave "
+            f"{'no held-out' if not split['test'] else 'no training'} document: perplexity and the RAG "
+            "questions need held-out documents and fine-tuning needs training ones; add documents "
+            "(at least 2) or set split.test_ratio between 0 and 1 (0.1 is usual)")
     write_json(out, split)
     log.info("split %d documents: %d train, %d test (seed %d, test_ratio %.2f); test: %s", len(docs),
              len(split["train"]), len(split["test"]), s.seed, s.test_ratio, ", ".join(split["test"]))

@@ -3,8 +3,14 @@ blocks of seq_len tokens with no padding.
 
 Outputs `train.npy` and `test.npy` (shape [blocks, seq_len], uint16 when the vocabulary fits, else
 int32) and `meta.json` with the counts and the tokenizer used. The tail shorter than one block is
-dropped and counted. Documents are encoded as one batch, which the Rust tokenizer spreads over all
-cores (TOKENIZERS_PARALLELISM).
+dropped and counted.
+
+Memory stays bounded by one batch of documents, whatever the corpus size: documents are read and
+encoded a batch at a time (at most `batch_docs` documents and about `batch_chars` characters; the
+Rust tokenizer spreads a batch over all cores, TOKENIZERS_PARALLELISM), each document's ids and its
+EOS are appended to a temporary file next to the output (`.<split>.ids.tmp`), and the blocks are then
+copied from it in chunks into the .npy file, written under a temporary name and renamed at the end.
+`pack` is the in-memory reference of the same packing (used by the tests).
 
 Run alone: python -m climatune.corpus.tokenize SPLIT.json TEXT_DIR MODEL_DIR --out-dir results/tokens --seq-len 512
 """
@@ -16,13 +22,19 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
+from numpy.lib.format import open_memmap
 
 from .._settings import cli_defaults, default
 from .._util import read_json, setup_logging, write_json
 
 log = logging.getLogger(__name__)
+
+BATCH_DOCS = 32  # documents per tokenizer call (spread over the cores)
+BATCH_CHARS = 1_000_000  # ... or fewer, once their text reaches this many (~110 MB of transient encodings)
+CHUNK_TOKENS = 1 << 22  # tokens copied at a time from the temporary ids file into the blocks
 
 
 def load_tokenizer(model_dir: str | Path):
@@ -47,8 +59,39 @@ def encode_documents(tok, texts: list[str], batch_docs: int = 64) -> list[list[i
     return out
 
 
+def text_batches(paths: Iterable[Path], batch_docs: int | None = None,
+                 batch_chars: int | None = None) -> Iterator[list[str]]:
+    """The texts of `paths` in order, read lazily, in batches of at most `batch_docs` (BATCH_DOCS) documents
+    and `batch_chars` (BATCH_CHARS) characters; a longer document is a batch of its own."""
+    batch_docs = BATCH_DOCS if batch_docs is None else batch_docs
+    batch_chars = BATCH_CHARS if batch_chars is None else batch_chars
+    batch: list[str] = []
+    chars = 0
+    for p in paths:
+        text = Path(p).read_text()
+        if batch and (len(batch) >= batch_docs or chars + len(text) > batch_chars):
+            yield batch
+            batch, chars = [], 0
+        batch.append(text)
+        chars += len(text)
+    if batch:
+        yield batch
+
+
+def stream_encode(tok, paths: Iterable[Path], stats: dict, batch_docs: int | None = None,
+                  batch_chars: int | None = None) -> Iterator[list[int]]:
+    """Each document's token ids, in order, encoded one batch at a time; adds the seconds spent in the
+    tokenizer to stats["seconds"]."""
+    for texts in text_batches(paths, batch_docs, batch_chars):
+        t0 = time.perf_counter()
+        ids = encode_documents(tok, texts, batch_docs=len(texts))
+        stats["seconds"] = stats.get("seconds", 0.0) + time.perf_counter() - t0
+        yield from ids
+
+
 def pack(docs: list[list[int]], eos_id: int, seq_len: int) -> tuple[np.ndarray, int, int]:
-    """Join documents with EOS and cut into [n, seq_len] blocks. Returns (blocks, tokens, dropped)."""
+    """Join documents with EOS and cut into [n, seq_len] blocks. Returns (blocks, tokens, dropped).
+    In-memory reference of `pack_to_file`, which writes the same blocks in bounded memory."""
     total = sum(len(d) + 1 for d in docs)
     flat = np.empty(total, dtype=np.int64)
     pos = 0
@@ -58,6 +101,62 @@ def pack(docs: list[list[int]], eos_id: int, seq_len: int) -> tuple[np.ndarray, 
         pos += len(d) + 1
     n = total // seq_len
     return flat[: n * seq_len].reshape(n, seq_len), total, total - n * seq_len
+
+
+def write_ids(docs: Iterable[Sequence[int]], eos_id: int, dtype, f) -> int:
+    """Append each document's ids and an EOS to the binary file `f` as `dtype`; returns the tokens
+    written. The ids go through int64 first, so values convert exactly as `pack(...).astype(dtype)`."""
+    total = 0
+    for d in docs:
+        a = np.empty(len(d) + 1, dtype=np.int64)
+        a[:-1] = d
+        a[-1] = eos_id
+        f.write(a.astype(dtype).tobytes())
+        total += a.size
+    return total
+
+
+def blocks_from_ids(ids_path: Path, n_blocks: int, seq_len: int, dtype, out_path: Path,
+                    chunk_tokens: int | None = None) -> None:
+    """Write the first n_blocks * seq_len ids of the flat file `ids_path` as an [n_blocks, seq_len] .npy
+    file at `out_path`, `chunk_tokens` (CHUNK_TOKENS, rounded to whole blocks) at a time. The header
+    comes from `open_memmap` (as np.save writes it); the data go through plain writes, so no mapped
+    page stays resident."""
+    dtype = np.dtype(dtype)
+    arr = open_memmap(out_path, mode="w+", dtype=dtype, shape=(int(n_blocks), int(seq_len)))
+    offset = arr.offset
+    del arr
+    rows = max(1, (CHUNK_TOKENS if chunk_tokens is None else chunk_tokens) // seq_len)
+    with open(ids_path, "rb") as src, open(out_path, "r+b") as dst:
+        dst.seek(offset)
+        for r0 in range(0, n_blocks, rows):
+            count = min(rows, n_blocks - r0) * seq_len
+            chunk = np.fromfile(src, dtype=dtype, count=count)
+            if chunk.size != count:
+                raise OSError(f"{ids_path} ended early: {chunk.size} of {count} ids")
+            dst.write(chunk.tobytes())
+
+
+def pack_to_file(docs: Iterable[Sequence[int]], eos_id: int, seq_len: int, out_path: str | Path, dtype,
+                 chunk_tokens: int | None = None) -> tuple[int, int, int]:
+    """`pack(docs, eos_id, seq_len)[0].astype(dtype)` saved as the .npy file `out_path`, in memory bounded
+    by one document (plus one chunk): ids go to `.<stem>.ids.tmp`, the blocks to `.<stem>.npy.tmp`, renamed
+    onto `out_path` once complete; both temporary files are gone afterwards, also on failure.
+    Returns (blocks, tokens, dropped)."""
+    out_path = Path(out_path)
+    stem = out_path.name[: -len(".npy")] if out_path.name.endswith(".npy") else out_path.name
+    ids_tmp = out_path.with_name(f".{stem}.ids.tmp")
+    npy_tmp = out_path.with_name(f".{out_path.name}.tmp")
+    try:
+        with open(ids_tmp, "wb") as f:
+            total = write_ids(docs, eos_id, dtype, f)
+        n = total // seq_len
+        blocks_from_ids(ids_tmp, n, seq_len, dtype, npy_tmp, chunk_tokens)
+        os.replace(npy_tmp, out_path)
+    finally:
+        for p in (ids_tmp, npy_tmp):
+            p.unlink(missing_ok=True)
+    return n, total, total - n * seq_len
 
 
 def run(split: str | Path, text_dir: str | Path, model_dir: str | Path, out_dir: str | Path,
@@ -75,18 +174,16 @@ def run(split: str | Path, text_dir: str | Path, model_dir: str | Path, out_dir:
             "vocab_size": vocab, "eos_id": tok.eos_token_id, "dtype": np.dtype(dtype).name, "splits": {}}
     t_all, n_all = 0.0, 0
     for name in ("train", "test"):
-        texts = [(Path(text_dir) / f"{d}.txt").read_text() for d in sp[name]]
-        t0 = time.perf_counter()
-        ids = encode_documents(tok, texts)
-        dt = time.perf_counter() - t0
-        blocks, tokens, dropped = pack(ids, tok.eos_token_id, seq_len)
-        np.save(out_dir / f"{name}.npy", blocks.astype(dtype))
-        t_all, n_all = t_all + dt, n_all + tokens
-        meta["splits"][name] = {"documents": len(texts), "tokens": tokens, "blocks": int(blocks.shape[0]),
-                                "block_tokens": int(blocks.size), "dropped_tail_tokens": dropped}
-        log.info("%s: %d documents, %d tokens -> %d blocks of %d (%d tail tokens dropped)", name, len(texts),
-                 tokens, blocks.shape[0], seq_len, dropped)
-        if blocks.shape[0] == 0:
+        paths = [Path(text_dir) / f"{d}.txt" for d in sp[name]]
+        stats = {"seconds": 0.0}
+        docs = stream_encode(tok, paths, stats)
+        n, tokens, dropped = pack_to_file(docs, tok.eos_token_id, seq_len, out_dir / f"{name}.npy", dtype)
+        t_all, n_all = t_all + stats["seconds"], n_all + tokens
+        meta["splits"][name] = {"documents": len(paths), "tokens": tokens, "blocks": n,
+                                "block_tokens": n * seq_len, "dropped_tail_tokens": dropped}
+        log.info("%s: %d documents, %d tokens -> %d blocks of %d (%d tail tokens dropped)", name, len(paths),
+                 tokens, n, seq_len, dropped)
+        if n == 0:
             log.warning("%s split has fewer than seq_len=%d tokens: no block", name, seq_len)
     meta["tokens_per_s"] = round(n_all / t_all) if t_all > 0 else None
     meta["seconds"] = round(t_all, 3)

@@ -21,18 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from .._settings import read_overrides
-from .._util import (
-    GIB,
-    figure,
-    peak_memory_bytes,
-    read_json,
-    reset_peak_memory,
-    setup_logging,
-    write_json,
-    writer_lock,
-)
+from .._util import GIB, figure, read_json, setup_logging, write_json, writer_lock
 from . import checkpoint as C
 from . import training as T
+from .memory import peak_memory_bytes, reset_peak_memory
 
 log = logging.getLogger(__name__)
 

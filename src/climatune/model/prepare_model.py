@@ -108,6 +108,98 @@ def load_source(source: str, tokenizer: str | None = None, seed: int = 0, init_d
     return model, tok, f"{where['kind']} {where['dir']}"
 
 
+def check_source(source: str, tokenizer: str | None = None) -> None:
+    """What can be known of `model.source` without loading it, checked before any job starts: the
+    package or file exists, a GGUF parses to its end, a folder holds a causal LM config, whole safetensors
+    and a tokenizer, a hub id is cached. Raises ModelSourceError naming what to install, fix or set."""
+    if source.startswith("random:"):
+        llama_config(source.split(":", 1)[1])
+        return _check_tokenizer(tokenizer or SMOLLM2)
+    if source == SMOLLM2:
+        return _check_gguf(smollm2_dir() / SMOLLM2_FILE)
+    if source.endswith(".gguf"):
+        return _check_gguf(Path(source))
+    if Path(source).is_dir():
+        return _check_folder(Path(source))
+    if "/" in source and not os.path.isabs(source) and not source.startswith("."):
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(source, "config.json"), str):
+            raise ModelSourceError(
+                f"hub id '{source}' is not in the Hugging Face cache of this machine and nothing is downloaded at "
+                f"run time: download it where the hub is reachable (huggingface-cli download {source}) and set "
+                f"model.source to that folder, or use the offline default '{SMOLLM2}'")
+        return None
+    raise ModelSourceError(f"model.source '{source}' is neither '{SMOLLM2}', a .gguf file, an existing local model "
+                           "folder, 'random:<shape>' nor a hub id (org/name)")
+
+
+def _check_tokenizer(source: str) -> None:
+    """The tokenizer of random:<shape> weights: an offline model's, or a folder with tokenizer files."""
+    if Path(source).is_dir():
+        if not {p.name for p in Path(source).iterdir()} & {"tokenizer.json", "tokenizer_config.json", "tokenizer.model"}:
+            raise ModelSourceError(f"model.tokenizer '{source}' has no tokenizer files (tokenizer.json)")
+        return None
+    return check_source(source)
+
+
+def _check_gguf(path: Path) -> None:
+    if not path.is_file():
+        raise ModelSourceError(f"model.source: {path} is not an existing .gguf file")
+    with open(path, "rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ModelSourceError(f"model.source: {path} is not a GGUF file (no GGUF magic at its start)")
+    try:
+        from gguf import GGUFReader
+
+        GGUFReader(str(path))
+    except Exception as e:  # the reader fails on a file cut short (its tensors do not fit)
+        raise ModelSourceError(f"model.source: {path} ({path.stat().st_size} bytes) is truncated or damaged: "
+                               f"its tensors do not parse ({type(e).__name__}: {str(e)[:120]}); download it "
+                               "again") from None
+
+
+def _check_folder(folder: Path) -> None:
+    import json
+
+    names = {p.name for p in folder.iterdir()}
+    if "config.json" not in names:
+        raise ModelSourceError(f"model.source '{folder}' has no config.json: not a Hugging Face model folder")
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+    except ValueError as e:
+        raise ModelSourceError(f"model.source: {folder}/config.json is not valid JSON ({e})") from None
+    archs = cfg.get("architectures") or []
+    if not any(a.endswith("ForCausalLM") for a in archs):
+        kind = cfg.get("model_type", "unknown")
+        raise ModelSourceError(f"model.source '{folder}' is a {kind} model (architectures: {archs or 'none'}): "
+                               "climatune fine-tunes causal language models (*ForCausalLM, e.g. Llama)")
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights and not any(n.endswith(".bin") for n in names):
+        raise ModelSourceError(f"model.source '{folder}' holds a config but no weights (*.safetensors)")
+    for w in weights:
+        _check_safetensors(w)
+    if not names & {"tokenizer.json", "tokenizer_config.json", "tokenizer.model"}:
+        raise ModelSourceError(f"model.source '{folder}' has no tokenizer files (tokenizer.json)")
+
+
+def _check_safetensors(path: Path) -> None:
+    """The header's tensors end where the file does (a copy cut short is caught here)."""
+    import json
+    import struct
+
+    with open(path, "rb") as f:
+        try:
+            n = struct.unpack("<Q", f.read(8))[0]
+            header = json.loads(f.read(n))
+        except (struct.error, ValueError):
+            raise ModelSourceError(f"model.source: {path} is not a safetensors file (unreadable header)") from None
+    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    if path.stat().st_size < 8 + n + end:
+        raise ModelSourceError(f"model.source: {path} is truncated: {path.stat().st_size} bytes, its header "
+                               f"describes {8 + n + end}; copy it again")
+
+
 def load_source_tokenizer(source: str):
     """(tokenizer, where) for a source; raises ModelSourceError with what to install or set."""
     from transformers import AutoTokenizer

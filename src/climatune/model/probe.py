@@ -22,16 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._settings import Section, cli_defaults, read_overrides
-from .._util import (
-    GIB,
-    environment,
-    figure,
-    read_json,
-    setup_logging,
-    total_memory_bytes,
-    write_json,
-)
+from .._util import GIB, environment, figure, read_json, setup_logging, write_json
 from . import training as T
+from .memory import total_memory_bytes
 from .prober import NothingFitsError, Prober, is_oom, memory_budget  # noqa: F401 (the stage's API)
 
 log = logging.getLogger(__name__)

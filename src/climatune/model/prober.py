@@ -7,15 +7,9 @@ import gc as _gc
 import logging
 import time
 
-from .._util import (
-    GIB,
-    UserError,
-    peak_memory_bytes,
-    release_free_memory,
-    reset_peak_memory,
-    total_memory_bytes,
-)
+from .._util import GIB, UserError
 from . import training as T
+from .memory import peak_memory_bytes, release_free_memory, reset_peak_memory, total_memory_bytes
 
 log = logging.getLogger(__name__)
 

@@ -137,19 +137,24 @@ def cpu_prefers_bf16(n: int = 512, reps: int = 3) -> bool:
 
 
 def differences_from_gpu_recipe(cfg: TrainConfig, device, dtype) -> list[str]:
-    """What this run does differently from the GPU configuration, said once in the log."""
+    """What this run does differently from the configured GPU recipe (bf16, fused Liger loss and kernels
+    where configured "auto", paged 8-bit AdamW), said once in the log on every device: a GPU install
+    without liger-kernel falls back to the chunked loss and unfused kernels, and says so."""
     import torch
 
     notes = []
-    if device.type == "cpu":
-        if dtype != torch.bfloat16:
-            ms = _CPU_BF16.get("ms", {})
-            notes.append(f"compute dtype {str(dtype).replace('torch.', '')} instead of bfloat16 "
-                         f"(bf16 is emulated on this CPU; matmul ms {ms})")
-        if cfg.optimizer.startswith("paged"):
-            notes.append("paged 8-bit AdamW runs unpaged (bitsandbytes pages only CUDA memory)")
-        if resolve_loss(cfg.loss, device) != "liger":
-            notes.append("chunked cross-entropy in PyTorch instead of Liger's fused Triton kernel")
+    if dtype != torch.bfloat16 and cfg.precision in ("auto", "bf16"):
+        why = (f"bf16 is emulated on this CPU; matmul ms {_CPU_BF16.get('ms', {})}" if device.type == "cpu"
+               else "this GPU has no bf16")
+        notes.append(f"compute dtype {str(dtype).replace('torch.', '')} instead of bfloat16 ({why})")
+    if device.type == "cpu" and cfg.optimizer.startswith("paged"):
+        notes.append("paged 8-bit AdamW runs unpaged (bitsandbytes pages only CUDA memory)")
+    if cfg.loss == "auto" and resolve_loss(cfg.loss, device) != "liger":
+        why = "Triton kernels need CUDA" if device.type == "cpu" else \
+            "liger-kernel is not installed: make install-gpu (requirements/gpu.txt)"
+        notes.append(f"chunked cross-entropy in PyTorch instead of Liger's fused kernel ({why})")
+    if cfg.fused_kernels == "auto" and not resolve_fused(cfg.fused_kernels, device) and device.type == "cuda":
+        notes.append("unfused RMSNorm/SwiGLU/RoPE: liger-kernel is not installed (make install-gpu)")
     return notes
 
 

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._util import GIB, UserError, environment, peak_memory_bytes, reset_peak_memory, write_json
+from .._util import GIB, UserError, environment, write_json
+from ..model.memory import peak_memory_bytes, reset_peak_memory
 from . import checkpoint as C
 from .build import build, ds_config, lr_lambda
 from .layout import Layout, check_batch, check_master_weights

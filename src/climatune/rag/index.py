@@ -36,6 +36,11 @@ class IndexParamError(UserError):
     """Index parameters that cannot work for these vectors."""
 
 
+def divisors(n: int) -> list[int]:
+    """The values of IVF-PQ's m that work for dimension n: its divisors."""
+    return [m for m in range(1, n + 1) if n % m == 0]
+
+
 def check_params(kind: str, params: dict, n: int, d: int) -> dict:
     """Merged parameters, or IndexParamError listing every problem at once."""
     if kind not in TYPES:
@@ -50,7 +55,8 @@ def check_params(kind: str, params: dict, n: int, d: int) -> dict:
             errors.append("rag.hnsw.ef_search and ef_construction must be >= 1")
     if kind == "ivfpq":
         if d % p["m"]:
-            errors.append(f"rag.ivfpq.m={p['m']} must divide the embedding dimension {d}")
+            errors.append(f"rag.ivfpq.m={p['m']} must divide the embedding dimension {d} (values that work: "
+                          f"{', '.join(map(str, divisors(d)))})")
         if not 1 <= p["nbits"] <= 16:
             errors.append(f"rag.ivfpq.nbits must be in 1..16, got {p['nbits']}")
         if not 1 <= p["nprobe"] <= p["nlist"]:

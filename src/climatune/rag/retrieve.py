@@ -100,40 +100,61 @@ def run(questions_jsonl, chunks_jsonl, embeddings_npy, index_path, kind: str, ou
     rankings = [approx[i].tolist() for i in range(len(qs))]
     res = {"index": kind, "params": {**I.DEFAULTS[kind], **(params or {})}, "vectors": int(index.ntotal), "k": k,
            "questions": len(qs), "judged_questions": len(judged), "faiss_threads": faiss.omp_get_max_threads(),
-           **Mx.retrieval_summary([rankings[i] for i in judged], [set(qs[i]["relevant"]) for i in judged]),
+           **relevance(rankings, qs, judged),
            "ann_recall@10": round(float(np.mean([Mx.ann_recall_at_k(approx[i].tolist(), exact[i].tolist(), 10)
-                                                  for i in range(len(qs))])), 4)}
+                                                  for i in range(len(qs))])), 4) if qs else None}
     lat = search_latency(index, qv, k, min_seconds)
     res.update({p: lat[p] for p in ("p50_ms", "p95_ms", "mean_ms")})
     res["batched_ms_per_query"] = round(lat["batched_ms_per_query"], 4)
     res["query_embedding"] = Mx.percentiles_ms(embed_s)
     res["rankings"] = {q["id"]: rankings[i] for i, q in enumerate(qs)}
     if rerank_cfg and rerank_cfg.get("enabled"):
-        res["reranked"] = _rerank(qs, judged, approx, texts, rerank_cfg, lm_dir)
+        n = rerank_cfg.get("candidates", 20)  # searched deeper than k where asked: the reranker sees them all
+        cand = approx[judged] if n <= k or not judged else index.search(qv[judged], n)[1]
+        res["reranked"] = _rerank([qs[i] for i in judged], cand, k, texts, rerank_cfg, lm_dir)
     res["environment"] = environment()
     res["seconds"] = round(time.perf_counter() - t0, 2)
     write_json(out_json, res)
-    log.info("%s: recall@10 %.3f, nDCG@10 %.3f, MRR@10 %.3f, ANN recall@10 %.3f, search p50 %.3f ms "
-             "(%d threads), batched %.4f ms/query", kind, res["recall@10"], res["ndcg@10"], res["mrr@10"],
-             res["ann_recall@10"], res["p50_ms"], res["faiss_threads"], res["batched_ms_per_query"])
+    log.info("%s: recall@10 %s, nDCG@10 %s, MRR@10 %s, ANN recall@10 %s, search p50 %.3f ms (%d threads), "
+             "batched %.4f ms/query", kind, *(_fmt(res[m]) for m in ("recall@10", "ndcg@10", "mrr@10", "ann_recall@10")),
+             res["p50_ms"], res["faiss_threads"], res["batched_ms_per_query"])
     return res
 
 
-def _rerank(qs, judged, approx, texts, cfg, lm_dir) -> dict:
+NO_SOURCE = "n/a (0 questions with a known source)"
+RELEVANCE_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+
+
+def relevance(rankings: list[list[int]], qs: list[dict], judged: list[int]) -> dict:
+    """recall@1/5/10, MRR@10, nDCG@10 over the questions with a known source; with none, each is None
+    and `relevance_note` says why (JSON has no NaN, and a table must not print it)."""
+    if not judged:
+        return {**dict.fromkeys(RELEVANCE_KEYS), "relevance_note": NO_SOURCE}
+    return Mx.retrieval_summary([rankings[i] for i in judged], [set(qs[i]["relevant"]) for i in judged])
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def _rerank(qs: list[dict], candidates: np.ndarray, k: int, texts: dict, cfg: dict, lm_dir) -> dict:
+    """Rerank each judged question's first-stage `candidates` (searched `rerank.candidates` deep, at
+    least k) and score the top k of the new order."""
     from .rerank import build_reranker, rerank
 
-    rr = build_reranker(cfg.get("method", "lm"), cfg.get("model"), lm_dir)
+    rr = build_reranker(cfg.get("method", "lm"), cfg.get("model"), lm_dir) if qs else None
     n = cfg.get("candidates", 20)
     out, times = [], []
-    for i in judged:
+    for q, cand in zip(qs, candidates):
         t0 = time.perf_counter()
-        out.append(rerank(rr, qs[i]["question"], approx[i][:n].tolist(), texts))
+        out.append(rerank(rr, q["question"], cand[:n].tolist(), texts)[:k])
         times.append(time.perf_counter() - t0)
-    res = Mx.retrieval_summary(out, [set(qs[i]["relevant"]) for i in judged])
-    res.update({"method": cfg.get("method", "lm"), "candidates": n, **{f"rerank_{k}": v for k, v in
-                Mx.percentiles_ms(times).items() if k in ("p50_ms", "p95_ms")}})
-    log.info("reranked (%s, %d candidates): recall@10 %.3f, nDCG@10 %.3f, rerank p50 %.1f ms", res["method"], n,
-             res["recall@10"], res["ndcg@10"], res["rerank_p50_ms"])
+    res = relevance(out, qs, list(range(len(qs))))
+    lat = Mx.percentiles_ms(times) if times else {"p50_ms": None, "p95_ms": None}
+    res.update({"method": cfg.get("method", "lm"), "candidates": n, "rerank_p50_ms": lat["p50_ms"],
+                "rerank_p95_ms": lat["p95_ms"]})
+    log.info("reranked (%s, %d candidates, top %d kept): recall@10 %s, nDCG@10 %s, rerank p50 %s ms", res["method"],
+             n, k, _fmt(res["recall@10"]), _fmt(res["ndcg@10"]), _fmt(res["rerank_p50_ms"]))
     return res
 
 
