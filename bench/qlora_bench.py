@@ -19,6 +19,8 @@ The seed variant runs first; Liger's patches of transformers' Llama module are u
 shape runs in a fresh process (--one-process to run all in this one): measured on an H100, the 1B shape's
 "ours" ran at 43.8k tokens/s after the 3B shape in the same process and at 59.7k in a fresh one, so
 state left by one shape (allocator, bitsandbytes' paged buffers, kernels) must not reach the next.
+
+--long: seq 512, 2048 and 4096 with document masking -> bench/results/qlora_long.json (bench/qlora_long.py).
 """
 
 from __future__ import annotations
@@ -47,8 +49,9 @@ COMMON = dict(seq_len=512, precision="bf16", quantization="nf4", double_quant=Tr
               lora_dropout=0.1, lora_targets=["q_proj", "k_proj", "v_proj", "o_proj"], optimizer="paged_adamw_8bit",
               lr=2e-4, schedule="cosine", warmup_ratio=0.03, max_grad_norm=1.0, seed=1234, device="cuda")
 VARIANTS = {
-    "seed": dict(COMMON, loss="hf", upcast_non_quantized=True, fused_kernels=False, gradient_checkpointing=True),
-    "ours": dict(COMMON, loss="auto", upcast_non_quantized=False, fused_kernels="auto",
+    "seed": dict(COMMON, loss="hf", upcast_non_quantized=True, fused_kernels=False, gradient_checkpointing=True,
+                 lora_compute="fp32", lora_dropout_mask="per_module"),
+    "ours": dict(COMMON, loss="auto", upcast_non_quantized=False, fused_kernels="auto", lora_compute="auto", lora_dropout_mask="shared",
                  gradient_checkpointing=False),
 }
 
@@ -190,6 +193,10 @@ def run_shapes_in_fresh_processes(a) -> int:
 
 
 def main() -> int:
+    if "--long" in sys.argv[1:]:  # long packed sequences with document masking: bench/qlora_long.py
+        import qlora_long
+
+        return qlora_long.main([x for x in sys.argv[1:] if x != "--long"])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = ap.add_argument_group("inputs")
     g.add_argument("--data", required=True, help="train.npy of packed seq-512 blocks (real text)")

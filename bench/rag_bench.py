@@ -1,4 +1,5 @@
-"""Retrieval at scale: FAISS Flat / HNSW / IVF-PQ on 100k chunk vectors, and retrieval's share of a RAG request.
+"""Retrieval at scale: FAISS Flat / HNSW / IVF-PQ on 100k chunk vectors, BM25 and hybrid (BM25 + HNSW fused by
+RRF) beside them, and retrieval's share of a RAG request.
 
     .venv/bin/python bench/rag_bench.py [--pdf-dir ../shared/corpus/pdfs] [--n 100000] [--out bench/results/rag.json]
 
@@ -10,7 +11,10 @@ their spread), renormalised; the JSON records how many of each. Queries are 1,00
 sentences. ANN recall@10 is measured against exact (Flat) search of the same vectors.
 
 Phases (FAISS benchmark style): build each index (timed), sweep HNSW efSearch / IVF-PQ nprobe, time
-single-query search repeated for at least --min-seconds and batched search, record threads. Then one
+single-query search repeated for at least --min-seconds and batched search, record threads. BM25 indexes
+the text of the real sentences only (synthetic vectors have no text) and hybrid fuses it with the chosen
+HNSW over all vectors, both through the pipeline's own search (climatune.rag.search) and timed the same
+way (a BM25 search includes tokenising the question; ANN recall is not defined for either). Then one
 RAG request as the rag_generate stage serves it (embed the question, HNSW search, generate
 --new-tokens tokens with the pipeline's model on 2 retrieved chunks), repeated, to get retrieval's
 share of the request time.
@@ -29,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 import _common as C  # noqa: E402  (puts src/ on sys.path)
+from climatune._settings import default  # noqa: E402
 from climatune.rag import index as I  # noqa: E402
 from climatune.rag import metrics as Mx  # noqa: E402
 
@@ -82,6 +87,31 @@ def latency(index, q: np.ndarray, k: int, min_s: float) -> dict:
     lat = C.search_latency(index, q, k, min_s, max_queries=200)
     return {"p50_ms": lat["p50_ms"], "p95_ms": lat["p95_ms"], "single_runs": lat["single_runs"],
             "batched_ms_per_query": round(lat["batched_ms_per_query"], 5)}
+
+
+def lexical(texts: list[str], query_texts: list[str], qv: np.ndarray, hnsw, k: int, min_s: float, rrf_k: float,
+            candidates: int) -> dict:
+    """BM25 over `texts` (row i is vector i of the dense index) and hybrid RRF of BM25 and `hnsw`, searched
+    through climatune.rag.search and timed as rag_retrieve times them."""
+    from climatune.rag import bm25, search
+
+    t0 = time.perf_counter()
+    index = bm25.build(texts)
+    build_s = time.perf_counter() - t0
+    out = REPO / "bench/out/bm25"
+    bm25.save(index, out)
+    res = {}
+    for kind, parts, params in (("bm25", [bm25.BM25Index(out)], None),
+                                ("hybrid", [bm25.BM25Index(out), hnsw],
+                                 {"dense": "hnsw", "rrf_k": rrf_k, "candidates": candidates, "dense_params": {}})):
+        view = search.Queries(search.Searcher(kind, parts, params), query_texts,
+                              qv if kind == "hybrid" else None)
+        lat = C.search_latency(view, view.pairs, k, min_s, max_queries=200)
+        res[kind] = {"p50_ms": lat["p50_ms"], "p95_ms": lat["p95_ms"], "single_runs": lat["single_runs"],
+                     "batched_ms_per_query": round(lat["batched_ms_per_query"], 5), "recall@10": None}
+    res["bm25"].update(chunks=len(texts), build_s=round(build_s, 2), vocabulary=len(index.vocab_dict))
+    res["hybrid"].update(dense="hnsw", rrf_k=rrf_k, candidates=candidates)
+    return res
 
 
 def ann_recall(index, q, exact, k=10) -> float:
@@ -142,6 +172,9 @@ def main() -> int:
     g.add_argument("--pq-m", type=int, default=48)
     g.add_argument("--nprobe", type=int, nargs="+", default=[8, 32])
     g.add_argument("--refine", type=float, default=10, help="IndexRefineFlat k_factor for the refined IVF-PQ run")
+    hy = default("rag", "hybrid")
+    g.add_argument("--rrf-k", type=float, default=hy["rrf_k"], help="hybrid: RRF constant (config.yaml rag.hybrid)")
+    g.add_argument("--candidates", type=int, default=hy["candidates"], help="hybrid: depth of each fused ranking")
     g = ap.add_argument_group("measurement")
     g.add_argument("--min-seconds", type=float, default=2.0)
     g.add_argument("--threads", type=int, default=0, help="FAISS threads (0: all)")
@@ -197,6 +230,10 @@ def main() -> int:
     res["ivfpq"] = {**max(plain, key=lambda r: r["recall@10"]), "nlist": a.ivf_nlist, "m": a.pq_m, "nbits": 8,
                     "code_bytes": a.pq_m, "sweep": pq_sweep}
     faiss.downcast_index(hnsw).hnsw.efSearch = pick["ef_search"]
+    n_text = min(len(base_real), a.n)
+    res.update(lexical(sentences[:n_text], sentences[-a.queries:], qv, hnsw, k, a.min_seconds, a.rrf_k, a.candidates))
+    print(f"BM25 over {n_text} real sentences: p50 {res['bm25']['p50_ms']:.3f} ms; hybrid (BM25 + HNSW, RRF k="
+          f"{a.rrf_k:g}): p50 {res['hybrid']['p50_ms']:.3f} ms")
     req = rag_request_share(xb, sentences, hnsw, a.model, a.new_tokens, a.requests)
     res["rag_request"] = req
     res["retrieval_share_of_request"] = req["share"]
@@ -211,6 +248,9 @@ def main() -> int:
         r = res[name]
         print(f"{name:10s}{r['recall@10']:10.3f}{r['p50_ms']:9.3f}{r['p95_ms']:9.3f}{r['batched_ms_per_query']:14.4f}"
               f"{r['bytes_per_vector']:10.1f}")
+    for name in ("bm25", "hybrid"):  # no exact search to agree with, no vectors of their own
+        r = res[name]
+        print(f"{name:10s}{'n/a':>10s}{r['p50_ms']:9.3f}{r['p95_ms']:9.3f}{r['batched_ms_per_query']:14.4f}{'':>10s}")
     print(f"RAG request: retrieval {req['retrieval_ms_p50']:.2f} ms of {req['retrieval_ms_p50'] + req['generation_ms_p50']:.0f}"
           f" ms = {100 * req['share']:.2f}% ({req['new_tokens']} new tokens, {req['model']}); threads {res['faiss_threads']}")
     return 0

@@ -174,3 +174,27 @@ def test_the_recorded_choice_is_reused_until_something_relevant_changes(tiny_mod
     caplog.clear()
     probe.run(tiny_model_dir, blocks, tmp_path / "a" / "p.json", {**cfg, "seq_len": 32}, s)
     assert "reusing" not in caplog.text and len(list((tmp_path / "a" / "cache").glob("*.json"))) == 2
+
+
+def test_masked_probe_tries_blocks_with_boundaries_first(tiny_model_dir, tmp_path, monkeypatch):
+    """With document masking the tries carry finetune's masked inputs, on the blocks holding the most
+    documents (the masked attention path, when the data has one); without the boundaries file it stops."""
+    from climatune.corpus import tokenize
+    from climatune.model import prober
+
+    npy = tmp_path / "train.npy"
+    np.save(npy, np.random.default_rng(0).integers(0, 500, (4, 64)).astype(np.uint16))
+    cfg = dict(seq_len=64, effective_batch=2, precision="fp32", gradient_checkpointing=True, document_masking=True)
+    s = probe.ProbeSettings.from_dict({"max_micro_batch": 2, "steps": 1})
+    with pytest.raises(FileNotFoundError, match="train_docs.npz"):
+        probe.run(tiny_model_dir, npy, tmp_path / "p.json", cfg, s)
+    # block 2 holds three documents, the others one each
+    seg = {"block_ptr": np.array([0, 1, 2, 5, 6]), "seg_start": np.array([0, 0, 0, 10, 40, 0], np.int32),
+           "seg_doc": np.array([0, 0, 0, 1, 2, 2], np.int32)}
+    tokenize.save_segments(tokenize.docs_path(npy), seg)
+    seen = []
+    step = prober.Prober._step
+    monkeypatch.setattr(prober.Prober, "_step", lambda self, batch: (seen.append(batch), step(self, batch))[1])
+    r = probe.run(tiny_model_dir, npy, tmp_path / "p.json", cfg, s)
+    assert r["chosen"]["micro_batch"] in (1, 2) and seen
+    assert all(b["position_ids"][0].tolist()[10] == 0 and b["labels"][0, 40] == -100 for b in seen)

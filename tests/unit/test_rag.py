@@ -211,9 +211,9 @@ def test_user_file_problems_are_all_listed_with_their_line(tmp_path):
     with pytest.raises(questions.QuestionFileError) as e:
         questions.check_user_file(user, DOCS)
     msg = str(e.value)
-    assert "9 problem(s)" in msg and "line 1:" not in msg
+    assert "8 problem(s)" in msg and "line 1:" not in msg  # line 6 names a document absent here: skipped, listed
     for expected in ("line 2: not JSON", "line 3: a JSON array, not an object", "line 4: missing or empty 'question'",
-                     "line 5: missing or empty 'source'", "line 6: unknown source 'report.pdf'",
+                     "line 5: missing or empty 'source'", "line 6: unknown source 'report.pdf' (skipped)",
                      "line 7: source 'report_0#abc': the page after '#' must be a positive integer, got 'abc'",
                      "line 8: source '#abc' has an empty document part", "line 9: 'answer' must be text or a number",
                      "line 9: source 'report_0#0': the page"):
@@ -364,7 +364,8 @@ def test_retrieve_flat_is_exact_and_finds_sources(rag_dir):
     r = retrieve.run(rag_dir / "q.jsonl", rag_dir / "chunks.jsonl", rag_dir / "emb.npy", rag_dir / "flat.faiss",
                      "flat", rag_dir / "flat.json", min_seconds=0.05)
     assert r["ann_recall@10"] == 1.0
-    assert r["recall@10"] > 0.5 and 0 < r["mrr@10"] <= 1 and 0 < r["ndcg@10"] <= 1
+    c = r["cloze"]
+    assert c["recall@10"] > 0.5 and 0 < c["mrr@10"] <= 1 and 0 < c["ndcg@10"] <= 1 and c["doc_recall@10"] == 1.0
     assert r["p50_ms"] > 0 and r["p95_ms"] >= r["p50_ms"] and r["faiss_threads"] >= 1
     assert set(r["rankings"]) == {q["id"] for q in questions.read_questions(rag_dir / "q.jsonl")}
 
@@ -405,8 +406,8 @@ def test_retrieve_reranks_all_candidates_and_keeps_top_k(rag_dir, tmp_path, monk
     r = retrieve.run(tmp_path / "q.jsonl", *files, tmp_path / "b.json", k=2, min_seconds=0.01,
                      rerank_cfg={"enabled": True, "method": "lm", "candidates": 10})
     assert len(scorer.shown) == 1 and len(scorer.shown[0]) == 10  # ten candidates though top_k is 2
-    assert r["recall@1"] == 0 and r["mrr@10"] == 0 and r["reranked"]["recall@1"] == 1.0
-    assert r["reranked"]["mrr@10"] == 1.0 and r["reranked"]["candidates"] == 10
+    assert r["all"]["recall@1"] == 0 and r["all"]["mrr@10"] == 0 and r["reranked"]["all"]["recall@1"] == 1.0
+    assert r["reranked"]["all"]["mrr@10"] == 1.0 and r["reranked"]["candidates"] == 10
 
 
 def test_lm_reranker_reorders_the_same_candidates_and_is_measured(rag_dir, tiny_model_dir):
@@ -417,20 +418,19 @@ def test_lm_reranker_reorders_the_same_candidates_and_is_measured(rag_dir, tiny_
                      rerank_cfg={"enabled": True, "method": "lm", "candidates": 10}, lm_dir=tiny_model_dir)
     rr = r["reranked"]
     assert rr["method"] == "lm" and rr["rerank_p50_ms"] > 0 and rr["candidates"] == r["k"] == 10
-    assert rr["recall@10"] == r["recall@10"]  # same ten candidates, another order: nothing lost or added
+    assert rr["all"]["recall@10"] == r["all"]["recall@10"]  # same ten candidates, another order: nothing lost or added
 
 
 def test_no_known_source_reads_n_a_never_nan(rag_dir, tmp_path):
     from climatune.rag import benchmark, retrieve
 
-    unjudged = [{**q, "relevant": []} for q in questions.read_questions(rag_dir / "q.jsonl")]
+    unjudged = [{**q, "relevant": [], "source_doc": None} for q in questions.read_questions(rag_dir / "q.jsonl")]
     (tmp_path / "q.jsonl").write_text("".join(json.dumps(q) + "\n" for q in unjudged))
     r = retrieve.run(tmp_path / "q.jsonl", rag_dir / "chunks.jsonl", rag_dir / "emb.npy", rag_dir / "flat.faiss",
-                     "flat", tmp_path / "flat.json", min_seconds=0.01,
-                     rerank_cfg={"enabled": True, "method": "lm", "candidates": 10})  # no LM: nothing to rerank
-    assert r["recall@10"] is None and r["relevance_note"] == "n/a (0 questions with a known source)"
-    assert r["reranked"]["mrr@10"] is None and r["reranked"]["relevance_note"] == r["relevance_note"]
-    old = {**r, "index": "hnsw", "recall@1": float("nan"), "ann_recall@10": float("nan")}  # as earlier runs wrote
+                     "flat", tmp_path / "flat.json", min_seconds=0.01)
+    assert r["cloze"]["recall@10"] is None and r["cloze"]["doc_recall@5"] is None and r["judged_questions"] == 0
+    assert r["cloze"]["doc_note"] == "n/a (no question with a known source document)"
+    old = {**r, "index": "hnsw", "cloze": None, "ann_recall@10": float("nan")}  # as earlier runs wrote
     (tmp_path / "hnsw.json").write_text(json.dumps(old))
     system = {"system": "base", "p50_ms": 10.0, "p95_ms": 12.0, "retrieval_p50_ms": 0.0, "generation_p50_ms": 10.0,
               "retrieval_share": 0.0, "rougeL": float("nan"), "answer_ppl": 3.0, "context_hit_rate": 0.0,
@@ -442,8 +442,9 @@ def test_no_known_source_reads_n_a_never_nan(rag_dir, tmp_path):
     assert "NaN" not in text and "Infinity" not in text and "nan" not in md.lower()
     json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))
     assert m["retrieval"]["hnsw"]["ann_recall@10"] is None and m["systems"]["base"]["rougeL"] is None
-    assert "- flat: recall, MRR and nDCG n/a (0 questions with a known source)" in md
-    assert "| flat | n/a | n/a | n/a | n/a | n/a | 1.000 |" in md and "| base | n/a |" in md
+    assert m["retrieval"]["hnsw"]["cloze"]["recall@1"] is None and "predates" in m["retrieval"]["hnsw"]["cloze"]["doc_note"]
+    assert "- doc level: n/a (no question with a known source document)" in md
+    assert "| flat | dense | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |" in md and "| base | n/a |" in md
     assert "source in context: n/a (0 questions with a known source)" in md
 
 
@@ -465,7 +466,7 @@ def test_generate_and_report_all_four_systems(rag_dir, tiny_model_dir):
     m = benchmark.run([rag_dir / "flat.json"], sums, rag_dir / "metrics.json", rag_dir / "comparison.md",
                    rag_dir / "rag.png")
     assert set(m["systems"]) == set(generate.SYSTEMS)
-    for key in ("recall@1", "recall@5", "recall@10", "mrr@10", "p50_ms", "p95_ms"):
+    for key in ("p50_ms", "p95_ms", "cloze", "question", "all"):
         assert key in m["retrieval"]["flat"]
     for key in ("p50_ms", "p95_ms", "rougeL", "answer_ppl"):
         assert key in m["systems"]["tuned_rag"]

@@ -116,6 +116,37 @@ def test_run_streams_the_same_blocks_as_pack(tmp_path, tiny_tokenizer_dir, monke
         ids = tokenize.encode_documents(tok, [(text / f"{d}.txt").read_text() for d in docs])
         blocks, tokens, dropped = tokenize.pack(ids, tok.eos_token_id, 48)
         assert (tmp_path / "tok" / f"{name}.npy").read_bytes() == _saved(tmp_path, blocks, np.uint16)
+        seg = tokenize.load_segments(tmp_path / "tok" / f"{name}_docs.npz")
         assert meta["splits"][name] == {"documents": len(docs), "tokens": tokens, "blocks": blocks.shape[0],
-                                        "block_tokens": blocks.size, "dropped_tail_tokens": dropped}
-    assert sorted(p.name for p in (tmp_path / "tok").iterdir()) == ["meta.json", "test.npy", "train.npy"]
+                                        "block_tokens": blocks.size, "dropped_tail_tokens": dropped,
+                                        "boundaries_in_blocks": len(seg["seg_start"]) - blocks.shape[0],
+                                        "document_ids": docs}
+        assert _segments_of_stream(ids, 48, blocks.shape[0]) == _as_lists(seg)
+    assert sorted(p.name for p in (tmp_path / "tok").iterdir()) == ["meta.json", "test.npy", "test_docs.npz",
+                                                                   "train.npy", "train_docs.npz"]
+
+
+def _segments_of_stream(docs, seq_len, n_blocks):
+    """Reference: the document of every packed token, cut into blocks, and where each block's runs start."""
+    owner = np.concatenate([np.full(len(d) + 1, i) for i, d in enumerate(docs)])[: n_blocks * seq_len]
+    out = []
+    for row in owner.reshape(n_blocks, seq_len):
+        starts = [0] + [j for j in range(1, seq_len) if row[j] != row[j - 1]]
+        out.append([(s, int(row[s])) for s in starts])
+    return out
+
+
+def _as_lists(seg):
+    p, s, d = seg["block_ptr"], seg["seg_start"], seg["seg_doc"]
+    return [[(int(s[k]), int(d[k])) for k in range(p[b], p[b + 1])] for b in range(len(p) - 1)]
+
+
+@pytest.mark.parametrize("seq_len", [1, 3, 4, 7, 16, 64])
+def test_doc_segments_match_the_packed_stream(seq_len):
+    """Each block's segments start where its tokens change document (EOS belongs to the document it
+    ends; an empty document is its EOS alone), also for documents longer than a block and starts on a
+    block's first token."""
+    n = tokenize.pack(DOCS, eos_id=0, seq_len=seq_len)[0].shape[0]
+    seg = tokenize.doc_segments([len(d) + 1 for d in DOCS], seq_len, n)
+    assert _as_lists(seg) == _segments_of_stream(DOCS, seq_len, n)
+    assert seg["block_ptr"][-1] == len(seg["seg_start"]) and (seg["seg_start"][seg["block_ptr"][:-1]] == 0).all()

@@ -19,8 +19,9 @@ from climatune._util import (
 )  # noqa: E402
 from climatune.corpus import extract_text  # noqa: E402
 from climatune.model import prepare_model, training  # noqa: E402
-from climatune.rag.checks import check_rag_settings, check_user_file  # noqa: E402
+from climatune.rag.checks import check_rag_settings, read_user_file  # noqa: E402
 from climatune.rag.embedder import embedding_dimension  # noqa: E402
+from climatune.rag.search import DENSE, parts  # noqa: E402
 
 # Everything that can be known before a job runs is checked here, so a bad setting or input stops the
 # run at once with one clear message: types and keys (strings from --config coerced), the corpus folder,
@@ -91,12 +92,28 @@ TRAIN_FOR_FINETUNE = {
 }
 
 RAG = config["rag"]
+# A relative question file missing from the working directory is read from the workflow's own folder
+# (the shipped set, resources/questions/reference.jsonl, when running with --directory elsewhere).
+_qfile = RAG["questions"]["file"]
+_shipped = Path(workflow.basedir) / str(_qfile)
+if (
+    _qfile
+    and not os.path.isabs(_qfile)
+    and not os.path.exists(_qfile)
+    and _shipped.is_file()
+):
+    RAG["questions"]["file"] = str(_shipped)
 try:  # rag settings that would fail deep in a job, and a user question file, checked at start
     _problems = check_rag_settings(RAG, embedding_dimension(RAG["embedder"]))
     if RAG["questions"]["file"]:
-        check_user_file(
+        _absent = read_user_file(
             RAG["questions"]["file"], {d: p.name for d, p in DOC_PDFS.items()}
-        )
+        )[1]
+        if _absent and workflow.is_main_process:
+            logger.warning(
+                f"rag.questions.file: {len(_absent)} question(s) name documents absent from "
+                "this corpus; they are skipped (counted in results/rag/questions.json)"
+            )
 except UserError as e:
     raise WorkflowError(str(e)) from None
 if _problems:
@@ -105,7 +122,7 @@ if _problems:
 
 wildcard_constraints:
     doc="[a-z0-9_-]+",
-    index="flat|hnsw|ivfpq",
+    index="flat|hnsw|ivfpq|bm25|hybrid",
     system="base|base_rag|tuned|tuned_rag",
     layout="single|((dp|tp|pp)[0-9]+)+",
 
@@ -147,13 +164,34 @@ def _reranks_with_lm():
     return r["enabled"] and r["method"] == "lm" and not r["model"]
 
 
+def index_paths(kind):
+    """The index folders a search of `kind` reads: one, or for hybrid bm25's and its dense index's."""
+    return [f"results/rag/index/{p}" for p in parts(kind, RAG["hybrid"])]
+
+
+def index_params(kind):
+    """What a search of `kind` is given: rag.<kind>; for hybrid also its dense index's settings."""
+    if kind == "hybrid":
+        return {**RAG["hybrid"], "dense_params": RAG.get(RAG["hybrid"]["dense"], {})}
+    return RAG.get(kind, {})
+
+
+def get_index_input(wildcards):
+    """A FAISS index is built from the embeddings, bm25 from the chunk texts."""
+    if wildcards.index == "bm25":
+        return "results/rag/chunks.jsonl"
+    return "results/rag/embeddings.npy"
+
+
 def get_retrieve_inputs(wildcards):
+    """The questions, chunks and index folder(s); the embeddings for a FAISS index's ANN recall."""
     inputs = {
         "questions": "results/rag/questions.jsonl",
         "chunks": "results/rag/chunks.jsonl",
-        "embeddings": "results/rag/embeddings.npy",
-        "index": f"results/rag/index/{wildcards.index}.faiss",
+        "index": index_paths(wildcards.index),
     }
+    if wildcards.index in DENSE:
+        inputs["embeddings"] = "results/rag/embeddings.npy"
     if _reranks_with_lm():
         inputs["lm"] = "results/model/base"
     return inputs
@@ -170,7 +208,8 @@ def get_generate_inputs(wildcards):
     }
     if s.endswith("_rag"):
         inputs["chunks"] = "results/rag/chunks.jsonl"
-        inputs["index"] = f"results/rag/index/{RAG['generate']['index']}.faiss"
+        paths = index_paths(RAG["generate"]["index"])
+        inputs["index"] = paths[0] if len(paths) == 1 else paths
     return inputs
 
 
@@ -179,6 +218,7 @@ def get_final_output():
     return [
         "results/corpus/manifest.tsv",
         "results/corpus/split.json",
+        "results/corpus/leakage.json",
         "results/tokens/meta.json",
         "results/eval/perplexity.json",
         "results/rag/metrics.json",

@@ -1,4 +1,5 @@
-# Corpus stages: demo corpus -> extract (one job per document) -> manifest -> split -> tokenize.
+# Corpus stages: demo corpus -> extract (one job per document) -> manifest -> split -> tokenize
+# -> leakage (held-out text found in the training text).
 
 
 if config["corpus"]["demo"]:
@@ -99,6 +100,9 @@ rule tokenize:
     output:
         train="results/tokens/train.npy",
         test="results/tokens/test.npy",
+        # per block, where each document starts and which one it is (document masking, perplexity)
+        train_docs="results/tokens/train_docs.npz",
+        test_docs="results/tokens/test_docs.npz",
         meta="results/tokens/meta.json",
     log:
         "logs/tokenize/tokenize.log",
@@ -115,3 +119,33 @@ rule tokenize:
         seq_len=config["train"]["seq_len"],
     script:
         "../scripts/tokenize.py"
+
+
+rule leakage:
+    input:
+        split="results/corpus/split.json",
+        texts=expand("results/corpus/text/{doc}.txt", doc=DOCS),
+        # the held-out blocks, decoded with the tokenizer that packed them, for the per-block shares
+        tokens="results/tokens/test.npy",
+        meta="results/tokens/meta.json",
+        model="results/model/base",
+    output:
+        json="results/corpus/leakage.json",
+        plot=report(
+            "results/corpus/leakage.png",
+            caption="../report/leakage.rst",
+            category="Corpus",
+        ),
+    log:
+        "logs/leakage/leakage.log",
+    benchmark:
+        "benchmarks/leakage/leakage.tsv"
+    conda:
+        "../../envs/corpus.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        leakage=config["leakage"],
+    script:
+        "../scripts/leakage.py"

@@ -26,6 +26,7 @@ rule probe:
     input:
         model="results/model/base",
         train="results/tokens/train.npy",
+        train_docs="results/tokens/train_docs.npz",  # document boundaries, for train.document_masking
     output:
         json="results/probe/probe.json",
         plot=report(
@@ -54,6 +55,7 @@ rule finetune:
     input:
         model="results/model/base",
         train="results/tokens/train.npy",
+        train_docs="results/tokens/train_docs.npz",  # document boundaries, for train.document_masking
         probe=get_probe_result,
     output:
         adapter=directory("results/finetune/adapter"),
@@ -85,8 +87,18 @@ rule finetune:
 rule perplexity:
     input:
         test="results/tokens/test.npy",
+        test_docs="results/tokens/test_docs.npz",
+        meta="results/tokens/meta.json",
         base="results/model/base",
         tuned="results/finetune/merged",
+        # the model as trained: its base rebuilt with the run's settings (summary) + the unmerged adapter
+        adapter="results/finetune/adapter",
+        summary="results/finetune/summary.json",
+        leakage=(
+            "results/corpus/leakage.json"
+            if config["perplexity"]["drop_leaky_above"] is not None
+            else []
+        ),
     output:
         "results/eval/perplexity.json",
     log:
@@ -102,5 +114,6 @@ rule perplexity:
     params:
         cfg=config["perplexity"],
         seed=config["train"]["seed"],
+        document_masking=config["train"]["document_masking"],
     script:
         "../scripts/perplexity.py"

@@ -32,7 +32,13 @@ rule parallel:
 rule parallel_perplexity:
     input:
         test="results/tokens/test.npy",
+        test_docs="results/tokens/test_docs.npz",
         model="results/parallel/{layout}/model",
+        leakage=(
+            "results/corpus/leakage.json"
+            if config["perplexity"]["drop_leaky_above"] is not None
+            else []
+        ),
     output:
         "results/eval/parallel/{layout}.json",
     log:

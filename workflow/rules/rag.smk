@@ -1,5 +1,5 @@
-# RAG stages: chunk -> embed -> index (one per type) -> questions -> retrieve (per index)
-# -> generate (per system) -> benchmark.
+# RAG stages: chunk -> embed -> index (one per type: flat, hnsw, ivfpq, bm25) -> questions
+# -> retrieve (per index; hybrid fuses bm25 and a dense index) -> generate (per system) -> benchmark.
 
 
 rule rag_chunk:
@@ -48,14 +48,16 @@ rule rag_embed:
 
 rule rag_index:
     input:
-        "results/rag/embeddings.npy",
+        get_index_input,  # the embeddings; the chunk texts for bm25
     output:
-        index="results/rag/index/{index}.faiss",
+        index=directory("results/rag/index/{index}"),
         info="results/rag/index/{index}.json",
     log:
         "logs/rag_index/{index}.log",
     benchmark:
         "benchmarks/rag_index/{index}.tsv"
+    wildcard_constraints:
+        index="flat|hnsw|ivfpq|bm25",  # hybrid fuses two of these at search time
     conda:
         "../../envs/rag.yaml"
     threads: CORES
@@ -71,6 +73,7 @@ rule rag_questions:
         unpack(get_questions_inputs),
     output:
         "results/rag/questions.jsonl",
+        summary="results/rag/questions.json",  # counts per task and form, shared runs, skipped
     log:
         "logs/rag_questions/rag_questions.log",
     benchmark:
@@ -96,7 +99,7 @@ rule rag_retrieve:
         "../../envs/rag.yaml"
     threads: CORES
     params:
-        params=lambda w: RAG.get(w.index, {}),
+        params=lambda w: index_params(w.index),
         embedder=RAG["embedder"],
         k=RAG["top_k"],
         min_seconds=RAG["min_seconds"],
@@ -124,7 +127,7 @@ rule rag_generate:
         runtime=120,
     params:
         g={k: v for k, v in RAG["generate"].items() if k != "systems"},  # the list of systems is not a setting of one
-        index_params=RAG.get(RAG["generate"]["index"], {}),
+        index_params=index_params(RAG["generate"]["index"]),
         embedder=RAG["embedder"],
         rerank=RAG["rerank"],
     script:
@@ -137,12 +140,19 @@ rule rag_benchmark:
         systems=expand(
             "results/rag/answers/{system}.json", system=RAG["generate"]["systems"]
         ),
+        answers=expand(
+            "results/rag/answers/{system}.jsonl", system=RAG["generate"]["systems"]
+        ),
+        questions="results/rag/questions.json",
     output:
         metrics="results/rag/metrics.json",
         table=report(
             "results/rag/comparison.md", caption="../report/rag.rst", category="RAG"
         ),
         plot=report("results/rag/rag.png", caption="../report/rag.rst", category="RAG"),
+        answers=report(
+            "results/rag/answers.md", caption="../report/answers.rst", category="RAG"
+        ),
     log:
         "logs/rag_benchmark/rag_benchmark.log",
     benchmark:

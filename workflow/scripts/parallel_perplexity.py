@@ -10,4 +10,4 @@ from climatune.parallel import perplexity
 with rule_log(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     perplexity.run(snakemake.input.test, snakemake.wildcards.layout, snakemake.input.model, snakemake.output[0],
-                   dict(snakemake.params.cfg), snakemake.params.seed)
+                   dict(snakemake.params.cfg), snakemake.params.seed, snakemake.input.leakage or None)

@@ -6,5 +6,6 @@ from climatune._util import rule_log
 from climatune.rag import benchmark
 
 with rule_log(snakemake.log[0]):
-    o = snakemake.output
-    benchmark.run(list(snakemake.input.retrieval), list(snakemake.input.systems), o.metrics, o.table, o.plot)
+    i, o = snakemake.input, snakemake.output
+    benchmark.run(list(i.retrieval), list(i.systems), o.metrics, o.table, o.plot, answer_jsonls=list(i.answers),
+                  questions_json=i.questions, out_answers=o.answers)

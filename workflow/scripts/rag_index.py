@@ -1,4 +1,4 @@
-"""Rule rag_index: embeddings -> one FAISS index (see climatune.rag.index)."""
+"""Rule rag_index: embeddings -> one FAISS index, or chunk texts -> the BM25 index (see climatune.rag.index)."""
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the package, also inside conda envs

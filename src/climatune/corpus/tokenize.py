@@ -5,6 +5,13 @@ Outputs `train.npy` and `test.npy` (shape [blocks, seq_len], uint16 when the voc
 int32) and `meta.json` with the counts and the tokenizer used. The tail shorter than one block is
 dropped and counted.
 
+Document boundaries: `train_docs.npz` and `test_docs.npz` say which documents each block holds, as
+segments (a document's run of tokens inside one block, its EOS included): block b's segments are
+`block_ptr[b]:block_ptr[b+1]`, each starting at offset `seg_start` in the block (the first at 0, maybe
+the continuation of a document begun in an earlier block) and belonging to document `seg_doc`, an index
+into meta.json's `splits.<split>.document_ids`. Training masks attention and positions with them
+(model/masking.py); perplexity bootstraps over documents. Their size is O(documents + blocks).
+
 Memory stays bounded by one batch of documents, whatever the corpus size: documents are read and
 encoded a batch at a time (at most `batch_docs` documents and about `batch_chars` characters; the
 Rust tokenizer spreads a batch over all cores, TOKENIZERS_PARALLELISM), each document's ids and its
@@ -159,9 +166,54 @@ def pack_to_file(docs: Iterable[Sequence[int]], eos_id: int, seq_len: int, out_p
     return n, total, total - n * seq_len
 
 
+def doc_segments(lengths: Sequence[int], seq_len: int, n_blocks: int) -> dict[str, np.ndarray]:
+    """The segments of `n_blocks` blocks packed from documents of `lengths` tokens each (EOS included),
+    as written to <split>_docs.npz (see the module doc). Memory O(documents + blocks)."""
+    ends = np.cumsum(np.asarray(lengths, dtype=np.int64))
+    starts = ends - np.asarray(lengths, dtype=np.int64)
+    inner = starts[(starts < n_blocks * seq_len) & (starts % seq_len != 0)]  # a start on a block edge is one
+    pos = np.sort(np.concatenate([np.arange(n_blocks, dtype=np.int64) * seq_len, inner]))
+    block = pos // seq_len
+    ptr = np.zeros(n_blocks + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(np.bincount(block, minlength=n_blocks))
+    return {"block_ptr": ptr, "seg_start": (pos - block * seq_len).astype(np.int32),
+            "seg_doc": np.searchsorted(ends, pos, side="right").astype(np.int32)}
+
+
+def docs_path(blocks_npy: str | Path) -> Path:
+    """Where tokenize writes the document segments of a blocks file: train.npy -> train_docs.npz."""
+    p = Path(blocks_npy)
+    return p.with_name(f"{p.name.removesuffix('.npy')}_docs.npz")
+
+
+def save_segments(path: str | Path, seg: dict[str, np.ndarray]) -> None:
+    """Write segments as an .npz file, under a temporary name renamed at the end."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **seg)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_segments(path: str | Path) -> dict[str, np.ndarray]:
+    """The segments tokenize wrote (see the module doc)."""
+    with np.load(path) as z:
+        return {k: z[k] for k in ("block_ptr", "seg_start", "seg_doc")}
+
+
+def _counted(docs: Iterable[Sequence[int]], lengths: list[int]) -> Iterator[Sequence[int]]:
+    """`docs` unchanged, appending each one's packed length (its ids and EOS) to `lengths`."""
+    for d in docs:
+        lengths.append(len(d) + 1)
+        yield d
+
+
 def run(split: str | Path, text_dir: str | Path, model_dir: str | Path, out_dir: str | Path,
         seq_len: int | None = None) -> dict:
-    """Tokenize and pack both splits; write train.npy, test.npy and meta.json into `out_dir`.
+    """Tokenize and pack both splits; write train.npy, test.npy, their _docs.npz and meta.json into `out_dir`.
     `seq_len` defaults to config.yaml's train.seq_len."""
     seq_len = default("train", "seq_len") if seq_len is None else seq_len
     sp = read_json(split)
@@ -175,12 +227,16 @@ def run(split: str | Path, text_dir: str | Path, model_dir: str | Path, out_dir:
     t_all, n_all = 0.0, 0
     for name in ("train", "test"):
         paths = [Path(text_dir) / f"{d}.txt" for d in sp[name]]
-        stats = {"seconds": 0.0}
-        docs = stream_encode(tok, paths, stats)
+        stats, lengths = {"seconds": 0.0}, []
+        docs = _counted(stream_encode(tok, paths, stats), lengths)
         n, tokens, dropped = pack_to_file(docs, tok.eos_token_id, seq_len, out_dir / f"{name}.npy", dtype)
+        seg = doc_segments(lengths, seq_len, n)
+        save_segments(docs_path(out_dir / f"{name}.npy"), seg)
         t_all, n_all = t_all + stats["seconds"], n_all + tokens
         meta["splits"][name] = {"documents": len(paths), "tokens": tokens, "blocks": n,
-                                "block_tokens": n * seq_len, "dropped_tail_tokens": dropped}
+                                "block_tokens": n * seq_len, "dropped_tail_tokens": dropped,
+                                "boundaries_in_blocks": int(len(seg["seg_start"]) - n),
+                                "document_ids": list(sp[name])}
         log.info("%s: %d documents, %d tokens -> %d blocks of %d (%d tail tokens dropped)", name, len(paths),
                  tokens, n, seq_len, dropped)
         if n == 0:

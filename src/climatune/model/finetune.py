@@ -24,6 +24,7 @@ from .._settings import read_overrides
 from .._util import GIB, figure, read_json, setup_logging, write_json, writer_lock
 from . import checkpoint as C
 from . import training as T
+from .masking import masking_on
 from .memory import peak_memory_bytes, reset_peak_memory
 
 log = logging.getLogger(__name__)
@@ -88,16 +89,19 @@ def _setup(model_dir, train_npy, cfg: T.TrainConfig, probe: dict | None) -> dict
     T.set_seed(cfg.seed)
     model = T.build_model(model_dir, cfg, device)
     optimizer = T.build_optimizer(model, cfg)
-    data = T.BlockStream(train_npy, mb, cfg.seed)
+    masking = masking_on(cfg.document_masking, cfg.seq_len)
+    data = T.BlockStream(train_npy, mb, cfg.seed, masking=masking)
     steps = T.total_steps(cfg, data.n, mb * accum)
     r = dict(cfg=cfg, device=device, dtype=dtype, mb=mb, accum=accum, gc=gc, loss_mode=loss_mode, model=model,
+             masking=masking,
              optimizer=optimizer, data=data, steps=steps, scheduler=T.build_scheduler(optimizer, cfg, steps),
              run_id=C.run_id(cfg, mb, accum, model_dir, train_npy), tokens_per_step=mb * accum * cfg.seq_len,
              n_train=sum(p.numel() for p in T.trainable_parameters(model)))
     log.info("device %s, compute %s, loss %s, micro-batch %d x accumulation %d = %d sequences = %d tokens/step",
              device, str(dtype).replace("torch.", ""), loss_mode, mb, accum, mb * accum, r["tokens_per_step"])
-    log.info("%d steps (%.2f epochs of %d blocks), %.2fM trainable parameters, gradient checkpointing %s",
-             steps, steps * mb * accum / data.n, data.n, r["n_train"] / 1e6, "on" if gc else "off")
+    log.info("%d steps (%.2f epochs of %d blocks), %.2fM trainable parameters, gradient checkpointing %s, "
+             "document masking %s", steps, steps * mb * accum / data.n, data.n, r["n_train"] / 1e6,
+             "on" if gc else "off", "on" if masking else "off")
     for note in T.differences_from_gpu_recipe(cfg, device, dtype):
         log.info("differs from the GPU recipe: %s", note)
     return r
@@ -130,9 +134,9 @@ def _loop(r: dict, out: Path, rows: list, step: int, micro_step: int, stop_at: i
         loss_sum = 0.0
         # forward / backward over the micro-batches of one optimizer step
         for _ in range(accum):
-            batch = r["data"].batch(micro_step, device)
+            batch = r["data"].inputs(micro_step, device)
             micro_step += 1
-            loss = T.causal_lm_loss(model, batch, r["loss_mode"], cfg.loss_chunk_tokens) / accum
+            loss = T.causal_lm_loss(model, mode=r["loss_mode"], chunk_tokens=cfg.loss_chunk_tokens, **batch) / accum
             loss.backward()
             loss_sum += float(loss.detach())
         # update: clip, step, schedule
@@ -166,7 +170,7 @@ def _summary(r: dict, rows: list, out: Path) -> dict:
     tail = [x["loss"] for x in rows[-max(1, len(rows) // 10):]]
     summary = {"steps": r["steps"], "micro_batch": r["mb"], "grad_accum": r["accum"],
                "effective_batch": r["mb"] * r["accum"], "gradient_checkpointing": r["gc"],
-               "seq_len": r["cfg"].seq_len, "device": str(r["device"]),
+               "seq_len": r["cfg"].seq_len, "document_masking": r["masking"], "device": str(r["device"]),
                "compute_dtype": str(r["dtype"]).replace("torch.", ""), "loss": r["loss_mode"],
                "first_loss": rows[0]["loss"], "final_loss": rows[-1]["loss"], "final_loss_mean_last_10pct":
                float(np.mean(tail)), "tokens_per_s_median": float(np.median([x["tokens_per_s"] for x in rows])),

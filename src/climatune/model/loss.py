@@ -19,8 +19,14 @@ def resolve_loss(loss: str, device) -> str:
     return "liger" if device.type == "cuda" and _liger_available() else "chunked"
 
 
-def causal_lm_loss(model, input_ids, mode: str = "chunked", chunk_tokens: int = 4096):
-    """Mean next-token cross-entropy of a batch of packed blocks.
+def causal_lm_loss(model, input_ids, mode: str = "chunked", chunk_tokens: int = 4096, position_ids=None,
+                   labels=None):
+    """Mean next-token cross-entropy of a batch of packed blocks, over the tokens whose label is not -100.
+
+    With document masking (model/masking.py: `batch_inputs`) `position_ids` restart at each document,
+    which also keeps attention inside documents, and `labels` (default: input_ids) carry -100 at each
+    document start inside a block, so the token predicted across a boundary is not scored. use_cache is
+    off: transformers derives the document mask from position ids only when no KV cache is passed.
 
     "hf": the model's own forward with labels (full [B, T, vocab] logits, upcast to fp32).
     "chunked": hidden states once, then lm_head + cross-entropy over chunks of tokens, each chunk
@@ -31,24 +37,25 @@ def causal_lm_loss(model, input_ids, mode: str = "chunked", chunk_tokens: int = 
     import torch.nn.functional as F
     from torch.utils.checkpoint import checkpoint
 
+    labels = input_ids if labels is None else labels
     if mode == "hf":
-        return model(input_ids=input_ids, labels=input_ids).loss
+        return model(input_ids=input_ids, labels=labels, position_ids=position_ids, use_cache=False).loss
     lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = lm.model(input_ids=input_ids).last_hidden_state
+    hidden = lm.model(input_ids=input_ids, position_ids=position_ids, use_cache=False).last_hidden_state
     h = hidden[:, :-1].reshape(-1, hidden.shape[-1])
-    y = input_ids[:, 1:].reshape(-1)
+    y = labels[:, 1:].reshape(-1)
     head = lm.lm_head
     if mode == "liger":
         from liger_kernel.transformers.functional import liger_fused_linear_cross_entropy
 
-        return liger_fused_linear_cross_entropy(h.to(head.weight.dtype), head.weight, y)
+        return liger_fused_linear_cross_entropy(h.to(head.weight.dtype), head.weight, y, ignore_index=-100)
     if mode != "chunked":
         raise ValueError(f"train.loss must be auto, hf, chunked or liger, got {mode!r}")
 
     def chunk_loss(hc, yc):
-        return F.cross_entropy(head(hc).float(), yc, reduction="sum")
+        return F.cross_entropy(head(hc).float(), yc, reduction="sum", ignore_index=-100)
 
     total = h.new_zeros((), dtype=torch.float32)
     for i in range(0, h.shape[0], chunk_tokens):
         total = total + checkpoint(chunk_loss, h[i : i + chunk_tokens], y[i : i + chunk_tokens], use_reentrant=False)
-    return total / y.numel()
+    return total / (y.numel() if labels is input_ids else (y != -100).sum())

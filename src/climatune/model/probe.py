@@ -24,6 +24,7 @@ from pathlib import Path
 from .._settings import Section, cli_defaults, read_overrides
 from .._util import GIB, environment, figure, read_json, setup_logging, write_json
 from . import training as T
+from .masking import masking_on
 from .memory import total_memory_bytes
 from .prober import NothingFitsError, Prober, is_oom, memory_budget  # noqa: F401 (the stage's API)
 
@@ -124,8 +125,9 @@ def measure(model_dir, train_npy, cfg: T.TrainConfig, s: ProbeSettings, device) 
              budget / GIB, s.max_micro_batch)
     settings = [False, True] if cfg.gradient_checkpointing == "auto" else [bool(cfg.gradient_checkpointing)]
     model = T.build_model(model_dir, cfg, device)
-    prober = Prober(model, T.build_optimizer(model, cfg), T.BlockStream(train_npy, 1, cfg.seed).blocks, cfg, device,
-                    s.steps, budget, time_up_to=cfg.effective_batch)
+    data = T.BlockStream(train_npy, 1, cfg.seed, masking=masking_on(cfg.document_masking, cfg.seq_len))
+    prober = Prober(model, T.build_optimizer(model, cfg), data.blocks, cfg, device, s.steps, budget,
+                    time_up_to=cfg.effective_batch, segments=data.segments)
     largest = {("on" if gc else "off"): prober.search(gc, s.max_micro_batch) for gc in settings}
     chosen = choose(prober.tries, cfg.effective_batch, s.tolerance)
     log.info("chosen: %s", chosen["why"])

@@ -41,24 +41,29 @@ class Prober:
     """Holds one model and optimizer; tries micro-batches on it, freeing memory between tries."""
 
     def __init__(self, model, optimizer, blocks, cfg: T.TrainConfig, device, steps: int, budget: int,
-                 time_up_to: int | None = None):
+                 time_up_to: int | None = None, segments: dict | None = None):
         """`time_up_to`: tries above this micro-batch are only checked for fit (one step, untimed):
-        they cannot be chosen when they exceed the effective batch."""
+        they cannot be chosen when they exceed the effective batch. `segments`: the blocks' documents,
+        when finetune masks them (the tries then carry the same position ids, labels and masks)."""
         self.cfg, self.device, self.steps, self.budget = cfg, device, steps, budget
-        self.model, self.optimizer, self.blocks = model, optimizer, blocks
+        self.model, self.optimizer, self.blocks, self.segments = model, optimizer, blocks, segments
         self.time_up_to = time_up_to
         self.loss_mode = T.resolve_loss(cfg.loss, device)
         self.tries: list[dict] = []
 
-    def _batch(self, mb: int):
+    def _batch(self, mb: int) -> dict:
         import numpy as np
-        import torch
 
-        rows = np.resize(np.arange(len(self.blocks)), mb)  # real blocks, repeated when there are fewer
-        return torch.from_numpy(np.asarray(self.blocks[rows], dtype=np.int64)).to(self.device)
+        from .masking import batch_inputs
 
-    def _step(self, batch) -> None:
-        loss = T.causal_lm_loss(self.model, batch, self.loss_mode, self.cfg.loss_chunk_tokens)
+        order = np.arange(len(self.blocks))
+        if self.segments is not None:  # blocks holding the most documents first: the masked path, if any
+            order = np.argsort(-np.diff(self.segments["block_ptr"]), kind="stable")
+        rows = np.resize(order, mb)  # real blocks, repeated when there are fewer
+        return batch_inputs(self.blocks, rows, self.segments, self.device)
+
+    def _step(self, batch: dict) -> None:
+        loss = T.causal_lm_loss(self.model, mode=self.loss_mode, chunk_tokens=self.cfg.loss_chunk_tokens, **batch)
         loss.backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)

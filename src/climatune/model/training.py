@@ -2,9 +2,8 @@
 optimizer, its schedule, its loss and its data are made, so the probe measures exactly what
 finetune runs.
 
-QLoRA here is: base weights in bitsandbytes 4-bit NF4 with double quantization, LoRA adapters
-(peft) on the chosen projections, gradient checkpointing, paged 8-bit AdamW. `build_model` is the
-only builder of models; variants are its keyword arguments, not new functions.
+QLoRA here is: base weights in bitsandbytes 4-bit NF4 with double quantization, LoRA adapters (peft)
+on the chosen projections, gradient checkpointing, paged 8-bit AdamW. `build_model` builds every model.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from .data import BlockStream, set_seed, total_steps  # noqa: F401 (training's API: T.BlockStream, ...)
 from .loss import _liger_available, causal_lm_loss, resolve_loss  # noqa: F401
+from .masking import attention_kernel
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class TrainConfig:
     `TrainConfig.from_dict(overrides)`; the fields have no defaults of their own."""
 
     seq_len: int
+    document_masking: bool | str  # true | false | "auto" (on from seq_len 1024: masking.AUTO_FROM)
     precision: str  # auto | bf16 | fp16 | fp32 (compute dtype; auto: bf16 on CUDA, measured on CPU)
     quantization: str  # nf4 | none
     double_quant: bool
@@ -57,11 +58,13 @@ class TrainConfig:
     epochs: float
     max_steps: int  # > 0 overrides epochs
     seed: int
-    attention: str
+    attention: str  # auto (flex_attention on CUDA with document masking, else sdpa) | sdpa | eager | flex_attention
     loss: str  # auto | hf | chunked | liger (auto: liger on CUDA when installed, else chunked)
     loss_chunk_tokens: int
     upcast_non_quantized: bool  # true: norms/embeddings/head in fp32 (peft's kbit preparation)
     fused_kernels: bool | str  # Liger RMSNorm/SwiGLU/RoPE Triton kernels (auto: on CUDA if installed)
+    lora_compute: str  # auto: adapter matmuls in the compute dtype (fp32 master weights) | fp32
+    lora_dropout_mask: str  # shared: one mask per input tensor (q/k/v share it) | per_module (peft's)
     compile: bool  # torch.compile each decoder layer (regional compilation)
     checkpoint_every: int
     keep_checkpoints: int
@@ -124,8 +127,7 @@ def cpu_prefers_bf16(n: int = 512, reps: int = 3) -> bool:
         times = {}
         for dt in (torch.float32, torch.bfloat16):
             a, b = torch.randn(n, n, dtype=dt), torch.randn(n, n, dtype=dt)
-            a @ b  # warm-up
-            t0 = time.perf_counter()
+            a @ b, (t0 := time.perf_counter())  # warm-up, then the clock
             for _ in range(reps):
                 a @ b
             times[dt] = (time.perf_counter() - t0) / reps
@@ -181,7 +183,8 @@ def build_model(model_dir: str | Path, cfg: TrainConfig, device=None, lora: bool
 
     device = device or resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.precision, device)
-    kw = dict(dtype=dtype, attn_implementation=cfg.attention, device_map={"": device})
+    kw = dict(dtype=dtype, device_map={"": device},
+              attn_implementation=attention_kernel(cfg.attention, cfg.document_masking, cfg.seq_len, device))
     if cfg.quantization == "nf4":
         kw["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=cfg.double_quant,
@@ -194,6 +197,9 @@ def build_model(model_dir: str | Path, cfg: TrainConfig, device=None, lora: bool
         _apply_fused_kernels(model)
     if lora:
         model = _add_lora(model, cfg)
+        from .adapters import configure_adapters
+
+        configure_adapters(model, cfg, dtype, decoder_layers(model))
     set_gradient_checkpointing(model, bool(cfg.gradient_checkpointing is True))
     model.train()
     if cfg.compile:

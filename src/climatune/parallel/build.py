@@ -123,5 +123,7 @@ def _load_hf(model_dir, s: ParallelSettings, dtype, device):
     tcfg = T.TrainConfig.from_dict(dict(quantization="nf4" if s.mode == "qlora" else "none", lora_r=s.lora_r,
                          lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
                          precision="bf16" if dtype == torch.bfloat16 else "fp32", gradient_checkpointing=False,
-                         fused_kernels=False))
+                         fused_kernels=False, lora_compute="fp32", lora_dropout_mask="per_module"))
+    # DeepSpeed holds the adapters in bf16 with fp32 masters in its optimizer: peft's casts are no-ops
+    # there, and the layouts' GPU loss agreement was measured with this exact computation.
     return T.build_model(model_dir, tcfg, device)

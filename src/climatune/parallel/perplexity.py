@@ -14,10 +14,10 @@ from .._util import setup_logging
 from ..model import perplexity
 
 
-def run(test_npy, layout: str, model_dir, out_json, settings: dict, seed: int) -> dict:
-    """`settings`: config.yaml's `perplexity:` (batch_size, precision, bootstrap)."""
+def run(test_npy, layout: str, model_dir, out_json, settings: dict, seed: int, leakage_json=None) -> dict:
+    """`settings`: config.yaml's `perplexity:` (batch_size, precision, bootstrap, drop_leaky_above)."""
     return perplexity.run(test_npy, {layout: str(model_dir)}, out_json,
-                          perplexity.PerplexitySettings.from_dict(dict(settings)), seed=seed)
+                          perplexity.PerplexitySettings.from_dict(dict(settings)), seed=seed, leakage_json=leakage_json)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,16 @@
 """rag_benchmark: retrieval per index and the four systems side by side -> metrics.json,
 comparison.md and plots.
 
+metrics.json: `retrieval.<index>` for every index (bm25, the FAISS ones, hybrid) with its speed
+(p50_ms, p95_ms, batched_ms_per_query, ann_recall@10 or null with ann_note) and its relevance per
+task, `retrieval.<index>.<task>.<metric>` for the tasks cloze and question and `retrieval.<index>.all`
+(relevance.py defines the metrics); `systems.<system>` for every system: exact_match, contains_key,
+token_f1, rougeL, bleu, chrf, answer_ppl over all questions, the same per task under
+`systems.<system>.tasks.<task>` (scoring.py defines them), latency and context_hit_rate;
+`questions`: the question set's counts per task and form, shared-run statistics and skipped user
+questions (questions.json of rag_questions). answers.md: one row per question (answers_table.py).
+No NaN anywhere (`finite`).
+
 Run alone: python -m climatune.rag.benchmark --retrieval flat.json hnsw.json ... --systems base.json ... --out-dir results/rag
 """
 
@@ -11,18 +21,20 @@ import logging
 import math
 from pathlib import Path
 
-from .._util import figure, read_json, setup_logging, write_json
+from .._util import figure, read_json, read_jsonl, setup_logging, write_json
+from . import answers_table as AT
+from . import retrieval_table as RT
 
 log = logging.getLogger(__name__)
 
-RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "ann_recall@10", "p50_ms", "p95_ms",
-                  "batched_ms_per_query", "faiss_threads", "vectors")
-SYSTEM_KEYS = ("p50_ms", "p95_ms", "retrieval_p50_ms", "generation_p50_ms", "retrieval_share", "rougeL", "answer_ppl",
-               "context_hit_rate", "questions")
+SYSTEM_KEYS = ("exact_match", "contains_key", "token_f1", "rougeL", "bleu", "chrf", "answer_ppl", "key_questions",
+               "p50_ms", "p95_ms", "retrieval_p50_ms", "generation_p50_ms", "retrieval_share", "context_hit_rate",
+               "context_hit_questions", "questions", "tasks")
+QUESTION_KEYS = ("questions", "tasks", "forms", "shared_run", "held_out_documents", "user_file", "user_questions",
+                 "user_skipped", "user_skipped_by_reason", "user_skipped_documents")
 
 
 NO_SOURCE = "n/a (0 questions with a known source)"
-RELEVANCE_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 
 
 def finite(obj):
@@ -38,38 +50,36 @@ def finite(obj):
 
 
 def _retrieval_entry(r: dict) -> dict:
-    """One index's row of metrics.json; undefined relevance metrics are None with a note saying why."""
-    e = finite({k: r.get(k) for k in RETRIEVAL_KEYS})
-    e["query_embedding_p50_ms"] = finite((r.get("query_embedding") or {}).get("p50_ms"))
-    e["judged_questions"] = r.get("judged_questions")
-    parts = [("", e)]
-    if "reranked" in r:
-        e["reranked"] = finite(r["reranked"])
-        parts.append(("reranked ", e["reranked"]))
-    for label, part in parts:
-        if any(part.get(k) is None for k in RELEVANCE_KEYS):
-            part["relevance_note"] = (part.get("relevance_note") or r.get("relevance_note")
-                                      or (NO_SOURCE if r.get("judged_questions") == 0 else "n/a (undefined)"))
-    return e
+    """One index's entry of metrics.json (retrieval_table.entry); undefined numbers are None with a note."""
+    return finite(RT.entry(finite(r)))
 
 
-def run(retrieval_jsons: list, system_jsons: list, out_metrics, out_md, out_png=None) -> dict:
+def run(retrieval_jsons: list, system_jsons: list, out_metrics, out_md, out_png=None, answer_jsonls=None,
+        questions_json=None, out_answers=None) -> dict:
+    """metrics.json, comparison.md and the plot; with `answer_jsonls` (each system's answers) also
+    answers.md (`out_answers`); with `questions_json` the question set's counts."""
     retrieval, systems = {}, {}
     for p in retrieval_jsons:
         r = read_json(p)
         retrieval[r["index"]] = _retrieval_entry(r)
-    judged = [r.get("judged_questions") for r in retrieval.values()]
+    judged = [r["all"].get("doc_questions") for r in retrieval.values()]  # questions with a known source
     for p in system_jsons:
         s = read_json(p)
         systems[s["system"]] = finite({k: s.get(k) for k in SYSTEM_KEYS})
         if judged and all(j == 0 for j in judged):  # "source in context" needs a known source
             systems[s["system"]].update(context_hit_rate=None, context_hit_note=NO_SOURCE)
     metrics = {"retrieval": retrieval, "systems": systems}
+    if questions_json:
+        metrics["questions"] = finite({k: v for k, v in read_json(questions_json).items() if k in QUESTION_KEYS})
     write_json(out_metrics, metrics)
+    if answer_jsonls and out_answers:
+        rows = {Path(p).stem: read_jsonl(p) for p in answer_jsonls}  # answers/<system>.jsonl
+        Path(out_answers).write_text(AT.per_question(finite(rows)))
     Path(out_md).write_text(markdown(metrics))
     if out_png:
         plot(metrics, out_png)
-    log.info("RAG benchmark: %s", {k: (v["rougeL"], v["p50_ms"]) for k, v in systems.items()})
+    log.info("RAG benchmark (token F1, contains key, p50 ms): %s",
+             {k: (v["token_f1"], v["contains_key"], v["p50_ms"]) for k, v in systems.items()})
     return metrics
 
 
@@ -80,42 +90,9 @@ def _c(v, spec: str = ".3f", scale: float = 1, suffix: str = "") -> str:
 
 
 def markdown(m: dict) -> str:
-    lines = ["# RAG benchmark", "", "## Retrieval (relevance against each question's source chunks; ANN recall "
-             "against exact search)", "",
-             "| index | recall@1 | recall@5 | recall@10 | MRR@10 | nDCG@10 | ANN recall@10 | p50 ms | p95 ms | "
-             "batched ms/query | threads |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    notes = []
-    for name, r in m["retrieval"].items():
-        rel = " | ".join(_c(r.get(k)) for k in RELEVANCE_KEYS)
-        lines.append(f"| {name} | {rel} | {_c(r['ann_recall@10'])} | {_c(r['p50_ms'])} | {_c(r['p95_ms'])} | "
-                     f"{_c(r['batched_ms_per_query'], '.4f')} | {r['faiss_threads']} |")
-        notes += [f"- {name}: recall, MRR and nDCG {r['relevance_note']}"] if r.get("relevance_note") else []
-        if "reranked" in r:
-            rr = r["reranked"]
-            rel = " | ".join(_c(rr.get(k)) for k in RELEVANCE_KEYS)
-            lines.append(f"| {name} + rerank ({rr['method']}) | {rel} | | {_c(rr['rerank_p50_ms'], '+.1f')} | "
-                         f"{_c(rr['rerank_p95_ms'], '+.1f')} | | |")
-            notes += [f"- {name} + rerank: {rr['relevance_note']}"] if rr.get("relevance_note") else []
-    lines += ["", *notes, ""] if notes else [""]
-    lines += _systems_table(m["systems"])
+    lines = ["# RAG benchmark", "", *AT.questions_markdown(m.get("questions")), *RT.markdown(m["retrieval"])]
+    lines += AT.systems_markdown(m["systems"])
     return "\n".join(lines)
-
-
-def _systems_table(systems: dict) -> list[str]:
-    lines = ["## RAG vs fine-tuned (same questions; time per request, one at a time)", "",
-             "| system | ROUGE-L | answer perplexity | p50 ms | p95 ms | retrieval p50 ms | generation p50 ms | "
-             "retrieval share | source in context |", "|---|---|---|---|---|---|---|---|---|"]
-    notes = []
-    for name, s in systems.items():
-        lines.append(f"| {name} | {_c(s['rougeL'])} | {_c(s['answer_ppl'], '.2f')} | {_c(s['p50_ms'], '.0f')} | "
-                     f"{_c(s['p95_ms'], '.0f')} | {_c(s['retrieval_p50_ms'], '.1f')} | "
-                     f"{_c(s['generation_p50_ms'], '.0f')} | {_c(s['retrieval_share'], '.1f', 100, '%')} | "
-                     f"{_c(s['context_hit_rate'], '.0f', 100, '%')} |")
-        if s.get("context_hit_note") and not notes:
-            notes.append(f"- source in context: {s['context_hit_note']}")
-    return lines + (["", *notes] if notes else []) + [
-        "", "Answer perplexity is the perplexity of the reference answer given the system's prompt "
-        "(lower is better); ROUGE-L compares the generated answer with the reference (higher is better).", ""]
 
 
 def _num(v) -> float:
@@ -127,12 +104,8 @@ def plot(m: dict, out_png) -> None:
     import numpy as np
 
     with figure(out_png, 3, (14, 3.8)) as (_, ax):
-        names = list(m["retrieval"])
-        x = np.arange(len(names))
-        for i, key in enumerate(("recall@1", "recall@10", "ndcg@10", "ann_recall@10")):
-            ax[0].bar(x + (i - 1.5) * 0.2, [_num(m["retrieval"][n][key]) for n in names], 0.2, label=key)
-        ax[0].set(xticks=x, xticklabels=names, ylim=(0, 1.05), title="retrieval quality")
-        ax[0].legend(fontsize=7)
+        RT.plot(ax[0], m["retrieval"])
+        names = RT.ordered(m["retrieval"])
         ax[1].bar(names, [_num(m["retrieval"][n]["p50_ms"]) for n in names], color="tab:gray")
         ax[1].set(ylabel="ms per query (p50, single)", title="search latency")
         sy = list(m["systems"])
@@ -141,7 +114,7 @@ def plot(m: dict, out_png) -> None:
         ax[2].bar(sy, gen, label="generation")
         ax[2].bar(sy, ret, bottom=gen, label="retrieval")
         for i, s in enumerate(sy):
-            ax[2].text(i, np.nan_to_num(gen[i] + ret[i]), f"R-L {_c(m['systems'][s]['rougeL'], '.2f')}",
+            ax[2].text(i, np.nan_to_num(gen[i] + ret[i]), f"F1 {_c(m['systems'][s].get('token_f1'), '.2f')}",
                        ha="center", va="bottom", fontsize=8)
         ax[2].set(ylabel="ms per request (p50)", title="RAG vs fine-tuned")
         ax[2].legend(fontsize=7)
@@ -151,12 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m climatune.rag.benchmark", description=__doc__.splitlines()[0])
     ap.add_argument("--retrieval", nargs="+", required=True)
     ap.add_argument("--systems", nargs="+", required=True)
+    ap.add_argument("--answers", nargs="+", help="each system's answers/<system>.jsonl, for answers.md")
+    ap.add_argument("--questions", help="questions.json of rag_questions (the question set's counts)")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
     d = Path(a.out_dir)
-    run(a.retrieval, a.systems, d / "metrics.json", d / "comparison.md", d / "rag.png")
+    run(a.retrieval, a.systems, d / "metrics.json", d / "comparison.md", d / "rag.png", a.answers, a.questions,
+        d / "answers.md")
     return 0
 
 

@@ -1,7 +1,9 @@
 """Checks run before any work: the RAG settings (the workflow calls `check_rag_settings` at start,
-with `embedder.embedding_dimension`) and the user's question file (`check_user_file`, which
-rag_questions runs before anything else). Every problem is reported at once, named so that it can be
-fixed without reading code."""
+with `embedder.embedding_dimension`) and the user's question file (`read_user_file` /
+`check_user_file`, which the workflow runs at start and rag_questions before anything else). Every
+problem is reported at once, named so that it can be fixed without reading code. A question about a
+document (or page) absent from the corpus is no problem: it is skipped and counted, and only a file
+that leaves no question fails."""
 
 from __future__ import annotations
 
@@ -84,25 +86,44 @@ def _resolve(part: str, docs: dict[str, str], spellings: dict[str, set[str]]) ->
                   else "unknown")
 
 
-def _source(src: str, docs, spellings, pages) -> tuple[str | None, str | None]:
-    """(normalised '<id>' or '<id>#<page>', None) or (None, problem) for one source value."""
-    doc, problem = _resolve(src, docs, spellings)  # a whole source may be a file name holding '#'
-    page = None
-    if doc is None and "#" in src:
-        part, _, page_text = src.rpartition("#")
-        if not part.strip():
+def _page(q: dict, src: str) -> tuple[int | None, str | None]:
+    """(page, None) from the "#<page>" of `src` and/or the `page` field (1-based), or (None, problem)."""
+    pages = []
+    doc_part, hash_, page_text = src.rpartition("#")
+    if hash_:
+        if not doc_part.strip():
             return None, f"source '{src}' has an empty document part before '#'"
         if not re.fullmatch(r"0*[1-9][0-9]*", page_text.strip()):
             return None, f"source '{src}': the page after '#' must be a positive integer, got '{page_text}'"
-        doc, problem = _resolve(part.strip(), docs, spellings)
-        page = int(page_text)
+        pages.append(int(page_text))
+    if q.get("page") is not None:
+        v = q["page"]
+        if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit())) \
+                or int(v) < 1:
+            return None, f"'page' must be a positive integer (1 = the PDF's first page), got {v!r}"
+        pages.append(int(v))
+    if len(set(pages)) > 1:
+        return None, f"source '{src}' names page {pages[0]} but 'page' is {pages[1]}"
+    return (pages[0] if pages else None), None
+
+
+def _source(src: str, q: dict, docs, spellings, pages) -> tuple[str | None, str | None, str | None]:
+    """(normalised '<id>' or '<id>#<page>', None, None), (None, problem, None) for a malformed source,
+    or (None, None, reason) for a source absent from this corpus (the question is skipped)."""
+    doc, problem = _resolve(src, docs, spellings)  # a whole source may be a file name holding '#'
+    page, page_problem = _page(q, "" if doc else src)
+    if page_problem:
+        return None, page_problem, None
+    if doc is None and "#" in src:
+        doc, problem = _resolve(src.rpartition("#")[0].strip(), docs, spellings)
     if doc is None:
-        return None, problem
+        return (None, None, f"unknown source '{src}'") if problem == "unknown" else (None, problem, None)
+    named = f"source '{src}'" + (f" (page {q['page']})" if q.get("page") is not None else "")
     if pages is not None and not pages.get(doc):
-        return None, f"source '{src}': document '{doc}' has no text chunk (its text is empty or was skipped)"
+        return None, None, f"{named}: document '{doc}' has no text chunk (its text is empty or was skipped)"
     if pages is not None and page is not None and page not in pages[doc]:
-        return None, f"source '{src}': '{doc}' has no text on page {page} (its chunks cover {_ranges(pages[doc])})"
-    return (doc if page is None else f"{doc}#{page}"), None
+        return None, None, f"{named}: '{doc}' has no text on page {page} (its chunks cover {_ranges(pages[doc])})"
+    return (doc if page is None else f"{doc}#{page}"), None, None
 
 
 def _ranges(pages) -> str:
@@ -117,64 +138,88 @@ def _ranges(pages) -> str:
     return "pages " + ", ".join(out)
 
 
-def _check_line(line: str, docs, spellings, pages) -> tuple[dict | None, list[str]]:
-    """One line -> (normalised question or None, its problems)."""
+TASKS = ("cloze", "question")
+
+
+def _check_line(line: str, docs, spellings, pages) -> tuple[dict | None, list[str], str | None]:
+    """One line -> (normalised question or None, its problems, why it is skipped or None)."""
     try:
         q = json.loads(line)
     except json.JSONDecodeError as e:
-        return None, [f"not JSON ({e.msg} at column {e.colno})"]
+        return None, [f"not JSON ({e.msg} at column {e.colno})"], None
     if not isinstance(q, dict):
-        return None, [f"{_KIND.get(type(q), 'a JSON value')}, not an object with question, answer and source"]
-    out, problems = {}, []
-    for key in ("question", "answer", "source"):
+        return None, [f"{_KIND.get(type(q), 'a JSON value')}, not an object with question, answer and source"], None
+    out, problems, skip = {}, [], None
+    for key in ("question", "answer", "source", *(k for k in ("id", "key") if k in q)):
         out[key], problem = _text(q, key)
         problems += [problem] if problem else []
     if out["source"] is not None:
-        out["source"], problem = _source(out["source"], docs, spellings, pages)
-        if problem:
-            problems.append(problem if problem != "unknown" else f"unknown source '{q['source']}'")
-    if "id" in q:
-        out["id"], problem = _text(q, "id")
+        out["source"], problem, skip = _source(out["source"], q, docs, spellings, pages)
         problems += [problem] if problem else []
-    return (None if problems else out), problems
+    if (q.get("task") or "question") not in TASKS:
+        problems.append(f"'task' must be one of {list(TASKS)}, got {q['task']!r}")
+    out["task"] = q.get("task") or "question"
+    return (None if problems or skip else out), problems, (None if problems else skip)
 
 
-def check_user_file(path, docs: dict[str, str], pages: dict[str, set[int]] | None = None) -> list[dict]:
-    """The questions of a user file (JSONL: question, answer, source), normalised, or QuestionFileError
-    listing every problem of the whole file by line number.
+def read_user_file(path, docs: dict[str, str], pages: dict[str, set[int]] | None = None
+                   ) -> tuple[list[dict], list[dict]]:
+    """(questions, skipped) of a user file (JSONL: question, answer, source; optional id, key, page,
+    task), or QuestionFileError listing every problem of the whole file by line number.
 
     `docs` maps document id -> PDF file name. A source is a document id or PDF file name (with or
-    without .pdf, any case), optionally followed by '#<page>'; it is normalised to '<id>' or
-    '<id>#<page>'. Numbers given as question or answer become text. With `pages` (document id -> the
-    pages its chunks cover), a source must also name text that was chunked."""
+    without .pdf, any case), optionally followed by '#<page>' or given a `page` field (1-based); it is
+    normalised to '<id>' or '<id>#<page>'. Numbers given as question, answer or key become text. With
+    `pages` (document id -> the pages its chunks cover), a source must also name text that was
+    chunked. A question whose document is not in this corpus (or has no text there, or not on its
+    page) is skipped, not an error: `skipped` lists {line, id, source, reason}. Only when no question
+    is left does that fail, naming the known documents."""
     p = Path(path)
     if not p.is_file():
         raise QuestionFileError(f"rag.questions.file '{path}' does not exist (absolute: {p.resolve()})")
-    spellings, out, problems, ids = _spellings(docs), [], [], {}
+    spellings, out, skipped, problems, ids = _spellings(docs), [], [], [], {}
     for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
-        q, found = _check_line(line, docs, spellings, pages)
+        q, found, skip = _check_line(line, docs, spellings, pages)
         problems += [f"line {n}: {m}" for m in found]
-        if q is None:
-            continue
-        q["id"] = q.get("id") or f"user:{n}"
-        if q["id"] in ids:
-            problems.append(f"line {n}: id '{q['id']}' repeats line {ids[q['id']]}")
-        ids.setdefault(q["id"], n)
-        out.append({"id": q["id"], "question": q["question"], "answer": q["answer"], "source": q["source"]})
+        qid = (q or {}).get("id") or _line_id(line) or f"user:{n}"
+        if qid in ids and (q or skip):
+            problems.append(f"line {n}: id '{qid}' repeats line {ids[qid]}")
+        ids.setdefault(qid, n)
+        if skip:
+            skipped.append({"line": n, "id": qid, "source": json.loads(line)["source"], "reason": skip})
+        elif q is not None:
+            out.append({**{k: v for k, v in q.items() if v is not None}, "id": qid})
     if not out and not problems:
-        problems.append("no question: the file holds only blank lines")
+        problems.append("no question: the file holds only blank lines" if not skipped else
+                        f"no question left: all {len(skipped)} name documents or pages absent from this corpus")
     if problems:
-        raise QuestionFileError(_file_message(path, problems, docs))
-    return out
+        raise QuestionFileError(_file_message(path, problems, skipped, docs))
+    return out, skipped
 
 
-def _file_message(path, problems: list[str], docs: dict[str, str]) -> str:
+def check_user_file(path, docs: dict[str, str], pages: dict[str, set[int]] | None = None) -> list[dict]:
+    """The questions read_user_file keeps (the ones it skips are not errors)."""
+    return read_user_file(path, docs, pages)[0]
+
+
+def _line_id(line: str) -> str | None:
+    try:
+        v = json.loads(line).get("id")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return str(v) if isinstance(v, (str, int)) and str(v).strip() else None
+
+
+def _file_message(path, problems: list[str], skipped: list[dict], docs: dict[str, str]) -> str:
     msg = (f"rag.questions.file '{path}': {len(problems)} problem(s); each line must be a JSON object with "
            "question, answer and source (a document id or PDF file name, optionally '#<page>'):\n  "
            + "\n  ".join(problems))
-    if any("unknown source" in m for m in problems):
+    if skipped:
+        shown = [f"line {s['line']}: {s['reason']} (skipped)" for s in skipped[:MAX_SHOWN]]
+        more = f"\n  ... and {len(skipped) - MAX_SHOWN} more" if len(skipped) > MAX_SHOWN else ""
+        msg += f"\n{len(skipped)} question(s) name text absent from this corpus:\n  " + "\n  ".join(shown) + more
         shown = [d if not f or Path(f).name.lower() == f"{d}.pdf" else f"{d} ({Path(f).name})"
                  for d, f in sorted(docs.items())[:MAX_SHOWN]]
         more = f" ... and {len(docs) - MAX_SHOWN} more" if len(docs) > MAX_SHOWN else ""

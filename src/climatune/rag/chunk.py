@@ -2,8 +2,9 @@
 
 Chunks are cut with the embedder's own tokenizer (so an embedding sees its whole chunk: a chunk
 longer than the embedder's max_seq_length would be silently truncated), `chunk_tokens` long with
-`overlap` tokens shared by neighbours. Each chunk carries its document, split (train/test), page and
-character offsets into results/corpus/text/{doc}.txt, so an answer can cite its source.
+`overlap` tokens shared by neighbours. Each chunk carries its document, split (train/test), the pages
+it spans (page .. page_end) and character offsets into results/corpus/text/{doc}.txt, so an answer can
+cite its source.
 
 Run alone: python -m climatune.rag.chunk SPLIT.json TEXT_DIR --out chunks.jsonl [--tokens 200 --overlap 40]
 """
@@ -67,8 +68,9 @@ def run(split_json, text_dir, out_jsonl, embedder: str | None = None, chunk_toke
             page_starts = read_json(meta_path).get("page_starts", [0]) if meta_path.exists() else [0]
             for s, e, n in chunk_text(text, tok, chunk_tokens, overlap):
                 page = max(1, bisect.bisect_right(page_starts, s))
-                chunks.append({"id": len(chunks), "doc": doc, "split": part, "page": page, "char_start": s,
-                               "char_end": e, "tokens": n, "text": text[s:e]})
+                page_end = max(page, bisect.bisect_right(page_starts, max(s, e - 1)))
+                chunks.append({"id": len(chunks), "doc": doc, "split": part, "page": page, "page_end": page_end,
+                               "char_start": s, "char_end": e, "tokens": n, "text": text[s:e]})
     write_jsonl(out_jsonl, chunks)
     docs = len({c["doc"] for c in chunks})
     log.info("%d chunks of <= %d tokens (overlap %d) from %d documents", len(chunks), chunk_tokens, overlap, docs)

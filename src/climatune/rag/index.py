@@ -1,14 +1,18 @@
-"""rag_index: FAISS indexes over the chunk embeddings, one file per index type.
+"""rag_index: one index per type, a folder results/rag/index/<type>/ with its description in <type>.json.
 
-  flat   exact inner-product search (the reference for ANN recall)
-  hnsw   graph search: M links per node, efConstruction at build, efSearch at query time
-  ivfpq  inverted lists (nlist cells, nprobe visited) of product-quantised codes (m sub-vectors of
-         nbits each); optional exact re-ranking of k_factor x k candidates (IndexRefineFlat)
+  flat   FAISS exact inner-product search over the chunk embeddings (the reference for ANN recall)
+  hnsw   FAISS graph search: M links per node, efConstruction at build, efSearch at query time
+  ivfpq  FAISS inverted lists (nlist cells, nprobe visited) of product-quantised codes (m sub-vectors
+         of nbits each); optional exact re-ranking of k_factor x k candidates (IndexRefineFlat)
+  bm25   the lexical baseline over the chunk texts (bm25s; bm25.py), built from chunks.jsonl
 
+(`hybrid` has no index of its own: it fuses bm25 and a dense index at search time; search.py.)
 Embeddings are L2-normalised, so inner product is cosine similarity. Parameters are checked before
-any work with a message naming the key: IVF-PQ needs enough training vectors for its k-means.
+any work with a message naming the key: IVF-PQ needs enough training vectors for its k-means. A FAISS
+index is written to <out>/index.faiss when `out` is a folder name, or to `out` itself if it ends in .faiss.
 
-Run alone: python -m climatune.rag.index embeddings.npy --type hnsw --out hnsw.faiss --params '{"M": 32}'
+Run alone: python -m climatune.rag.index embeddings.npy --type hnsw --out hnsw --params '{"M": 32}'
+           python -m climatune.rag.index chunks.jsonl --type bm25 --out bm25
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from .._util import UserError, setup_logging, write_json
 
 log = logging.getLogger(__name__)
 
-TYPES = ("flat", "hnsw", "ivfpq")
+TYPES = ("flat", "hnsw", "ivfpq")  # the FAISS (dense) ones
+BUILT = (*TYPES, "bm25")  # every type this stage builds
+FAISS_FILE = "index.faiss"  # inside an index folder
 DEFAULTS = {"flat": {}, "hnsw": {"M": 32, "ef_construction": 40, "ef_search": 64},
             "ivfpq": {"nlist": 256, "m": 48, "nbits": 8, "nprobe": 16, "refine_k_factor": 0}}
 MIN_POINTS_PER_CENTROID = 39  # FAISS warns below this many training points per centroid
@@ -125,17 +131,35 @@ def index_bytes(index) -> int:
     return int(faiss.serialize_index(index).size)
 
 
+def faiss_file(path) -> Path:
+    """The FAISS file of an index: `path` itself if it ends in .faiss, else path/index.faiss."""
+    path = Path(path)
+    return path if path.suffix == ".faiss" else path / FAISS_FILE
+
+
 def load(path, kind: str, params: dict):
+    """A FAISS index (a .faiss file or an index folder) with its query-time parameters set."""
     import faiss
 
-    index = faiss.read_index(str(path))
+    if kind not in TYPES:
+        raise IndexParamError(f"'{kind}' is not a FAISS index ({', '.join(TYPES)}): search every kind through "
+                              "climatune.rag.search.Searcher")
+
+    index = faiss.read_index(str(faiss_file(path)))
     set_search_params(index, kind, params)
     return index
 
 
-def run(embeddings_npy, kind: str, out_index, params: dict | None = None, seed: int = 1234, threads: int = 0):
+def run(source, kind: str, out_index, params: dict | None = None, seed: int = 1234, threads: int = 0):
+    """Build the index of `kind` from `source` (embeddings.npy; chunks.jsonl for bm25) into `out_index`
+    (a folder, or a .faiss file) and describe it in `out_index` with the suffix .json."""
+    if kind == "bm25":
+        from . import bm25
+
+        return bm25.run(source, out_index, params)
     import faiss
 
+    embeddings_npy = source
     if threads:
         faiss.omp_set_num_threads(threads)
     x = np.load(embeddings_npy)
@@ -143,9 +167,10 @@ def run(embeddings_npy, kind: str, out_index, params: dict | None = None, seed: 
     t0 = time.perf_counter()
     index = _build(x, kind, p, seed)
     dt = time.perf_counter() - t0
-    Path(out_index).parent.mkdir(parents=True, exist_ok=True)
-    faiss.write_index(index, str(out_index))
-    size = os.path.getsize(out_index)
+    path = faiss_file(out_index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    faiss.write_index(index, str(path))
+    size = os.path.getsize(path)
     info = {"type": kind, "params": p, "vectors": int(x.shape[0]),
             "dim": int(x.shape[1]), "build_s": round(dt, 3), "bytes": size, "bytes_per_vector": round(size / len(x), 2)}
     write_json(Path(out_index).with_suffix(".json"), info)
@@ -155,14 +180,14 @@ def run(embeddings_npy, kind: str, out_index, params: dict | None = None, seed: 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m climatune.rag.index", description=__doc__.splitlines()[0])
-    ap.add_argument("embeddings")
-    ap.add_argument("--type", required=True, choices=TYPES)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("source", help="embeddings.npy (FAISS types) or chunks.jsonl (bm25)")
+    ap.add_argument("--type", required=True, choices=BUILT)
+    ap.add_argument("--out", required=True, help="index folder (or a .faiss file); its description: <out>.json")
     ap.add_argument("--params", default="{}", help="JSON object, e.g. '{\"M\": 32, \"ef_search\": 64}'")
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
-    run(a.embeddings, a.type, a.out, json.loads(a.params))
+    run(a.source, a.type, a.out, json.loads(a.params))
     return 0
 
 
