@@ -43,6 +43,8 @@ def main() -> int:
     ap.add_argument("--work", default="/tmp/rag_questions")
     ap.add_argument("--systems", nargs="+", default=["base", "base_rag"])
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--retrieval-only", action="store_true",
+                    help="build and read only results/rag/retrieval/<index>.json (no answers: minutes, not hours)")
     ap.add_argument("--out", default=str(C.REPO / "bench" / "results" / "rag_questions.json"))
     a = ap.parse_args()
     if not Path(a.pdfs).is_dir():
@@ -53,12 +55,20 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     (work / "bench.yaml").write_text(yaml.safe_dump(config(a)))
     t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "snakemake", "results/rag/metrics.json", "-s", str(C.REPO / "Snakefile"),
+    from climatune._settings import default
+
+    indexes = default("rag", "indexes")
+    targets = [f"results/rag/retrieval/{i}.json" for i in indexes] if a.retrieval_only else ["results/rag/metrics.json"]
+    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(C.REPO / "Snakefile"),
            "--directory", str(work), "--cores", str(a.cores), "--configfile", str(work / "bench.yaml")]
     rc = subprocess.run(cmd, env=C.python_env(cpu_only=True)).returncode
     if rc:
         raise SystemExit(f"the workflow failed (exit {rc}); logs under {work}/logs")
-    m = C.read_json(work / "results" / "rag" / "metrics.json")
+    if a.retrieval_only:
+        m = {"retrieval": {i: C.read_json(work / "results" / "rag" / "retrieval" / f"{i}.json") for i in indexes},
+             "systems": {}, "questions": C.read_json(work / "results" / "rag" / "questions.json")}
+    else:
+        m = C.read_json(work / "results" / "rag" / "metrics.json")
     res = {**C.header(sys.argv), "workflow_s": round(time.perf_counter() - t0, 1), "pdfs": a.pdfs,
            "questions": m.get("questions"), "retrieval": {}, "systems": {}}
     for index, r in m["retrieval"].items():
@@ -71,6 +81,8 @@ def main() -> int:
     best = max(res["retrieval"], key=lambda i: res["retrieval"][i]["question"]["doc_recall@5"] or 0)
     res["best_index"] = best
     res["best_doc_recall@5"] = res["retrieval"][best]["question"]["doc_recall@5"]
+    if a.retrieval_only:
+        res["systems_note"] = "not run (--retrieval-only): answers need SmolLM2 generation for every question and system"
     C.write_result(a.out, res)
     print(f"\nquestion task (the shipped set plus masked held-out questions), {len(m['retrieval'])} indexes")
     print(f"{'index':8s}" + "".join(f"{k:>15s}" for k in RETRIEVAL))

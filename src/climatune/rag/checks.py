@@ -217,8 +217,12 @@ def _file_message(path, problems: list[str], skipped: list[dict], docs: dict[str
            "question, answer and source (a document id or PDF file name, optionally '#<page>'):\n  "
            + "\n  ".join(problems))
     if skipped:
-        shown = [f"line {s['line']}: {s['reason']} (skipped)" for s in skipped[:MAX_SHOWN]]
-        more = f"\n  ... and {len(skipped) - MAX_SHOWN} more" if len(skipped) > MAX_SHOWN else ""
+        lines: dict[str, list[int]] = {}
+        for s in skipped:
+            lines.setdefault(s["reason"], []).append(s["line"])
+        shown = [f"line{'s' if len(n) > 1 else ''} {', '.join(map(str, n))}: {why} (skipped)"
+                 for why, n in list(lines.items())[:MAX_SHOWN]]
+        more = f"\n  ... and {len(lines) - MAX_SHOWN} more" if len(lines) > MAX_SHOWN else ""
         msg += f"\n{len(skipped)} question(s) name text absent from this corpus:\n  " + "\n  ".join(shown) + more
         shown = [d if not f or Path(f).name.lower() == f"{d}.pdf" else f"{d} ({Path(f).name})"
                  for d, f in sorted(docs.items())[:MAX_SHOWN]]
