@@ -30,6 +30,7 @@ import _common as C  # noqa: E402  (puts src/ on sys.path)
 import qlora_bench as Q  # noqa: E402
 from climatune._util import setup_logging  # noqa: E402
 from climatune.model import training as T  # noqa: E402
+from qlora_long import matmul_peak_tflops  # noqa: E402  (one MFU denominator for both scripts)
 
 log = logging.getLogger("qlora_profile")
 
@@ -50,22 +51,6 @@ def category(name: str) -> str:
         if any(k in n for k in keys):
             return cat
     return "elementwise_other"
-
-
-def matmul_peak_tflops(n: int = 8192, reps: int = 30) -> float:
-    """Measured bf16 dense matmul throughput of this GPU (TFLOP/s), the MFU denominator."""
-    import torch
-
-    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
-    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
-    for _ in range(5):
-        a @ b
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    torch.cuda.synchronize()
-    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e12
 
 
 def dequant_once_ms(model, reps: int = 5) -> dict:
@@ -160,7 +145,7 @@ def main() -> int:
     T.configure_cuda_allocator()
     blocks = np.load(a.data)
     model_dir = C.prepare_random_model(a.shape, Path(a.work) / a.shape, a.tokenizer, "cuda")
-    res = {**C.header(sys.argv), "shape": a.shape, "peak_bf16_tflops": round(matmul_peak_tflops(), 1)}
+    res = {**C.header(sys.argv), "shape": a.shape, "peak_bf16_tflops": round(matmul_peak_tflops(Q.DEV, 3.0), 1)}
     cfg = T.TrainConfig.from_dict({**Q.VARIANTS["ours"], "device": "cuda"})
     model, opt = Q.build(model_dir, cfg)
     n_params = sum(p.numel() for p in model.parameters())  # NF4 weights count half: use the shape's count
