@@ -275,6 +275,7 @@ def get_final_output():
         "results/tokens/meta.json",
         "results/eval/perplexity.json",
         "results/hpo/hpo.json",
+        "results/report/environment.html",
         "results/rag/metrics.json",
         "results/parallel/metrics.json",
     ]

@@ -200,3 +200,49 @@ rule perplexity:
         document_masking=config["train"]["document_masking"],
     script:
         "../scripts/perplexity.py"
+
+
+# The headline tables as HTML pages for `snakemake --report` (the plots are reported by their own rules).
+rule report_tables:
+    input:
+        manifest="results/corpus/manifest.tsv",
+        probe=get_probe_result,
+        perplexity="results/eval/perplexity.json",
+        parallel="results/parallel/metrics.json",
+    output:
+        corpus=report(
+            "results/report/corpus.html",
+            caption="../report/tables_corpus.rst",
+            category="Corpus",
+        ),
+        probe=report(
+            "results/report/probe.html",
+            caption="../report/tables_probe.rst",
+            category="Fine-tuning",
+        ),
+        perplexity=report(
+            "results/report/perplexity.html",
+            caption="../report/tables_perplexity.rst",
+            category="Evaluation",
+        ),
+        perplexity_plot=report(
+            "results/report/perplexity.png",
+            caption="../report/tables_perplexity.rst",
+            category="Evaluation",
+        ),
+        parallel=report(
+            "results/report/parallel.html",
+            caption="../report/tables_parallel.rst",
+            category="Parallel",
+        ),
+        environment=report(
+            "results/report/environment.html",
+            caption="../report/tables_environment.rst",
+            category="Environment",
+        ),
+    log:
+        "logs/report_tables/report_tables.log",
+    conda:
+        "../../envs/model.yaml"
+    script:
+        "../scripts/report_tables.py"

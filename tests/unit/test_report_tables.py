@@ -1,0 +1,41 @@
+"""report_tables: the HTML pages of the report carry the numbers of their JSON/TSV sources."""
+
+from __future__ import annotations
+
+import json
+
+from climatune.model import report_tables
+
+
+def test_pages_carry_the_numbers_and_escape_text(tmp_path):
+    (tmp_path / "manifest.tsv").write_text(
+        "doc\tpages\tpages_used\tchars\tstatus\treason\tlanguage\tfile\tsha256\n"
+        "a\t3\t3\t9000\tok\t\ten\ta.pdf\tx\n"
+        "b\t0\t0\t0\tskipped\tnot a PDF <html>\t\tb.pdf\ty\n")
+    (tmp_path / "probe.json").write_text(json.dumps({
+        "device": "cpu", "budget_gib": 20.0, "seq_len": 256,
+        "chosen": {"micro_batch": 2, "grad_accum": 4, "gradient_checkpointing": True, "why": "fastest"},
+        "tries": [{"gradient_checkpointing": True, "micro_batch": 1, "fits": True, "tokens_per_s": 800.5,
+                   "peak_gib": 1.25}, {"gradient_checkpointing": True, "micro_batch": 2, "fits": True,
+                                       "tokens_per_s": 950.0, "peak_gib": 1.5}]}))
+    ppl = {"tokens": 1000, "blocks": 4, "seq_len": 256, "documents": 2, "interval_method": "bootstrap",
+           "base": {"perplexity": 30.5, "ci95": [28.0, 33.0]}, "tuned_as_trained": {"perplexity": 24.25,
+                                                                                   "ci95": [22.0, 26.0]},
+           "drop_pct": 20.49, "drop_pct_ci95": [15.0, 25.0]}
+    (tmp_path / "ppl.json").write_text(json.dumps(ppl))
+    (tmp_path / "par.json").write_text(json.dumps({"layouts": {"single": {"tokens_per_s": 100.0, "speedup": 1.0},
+                                                               "dp2": {"tokens_per_s": 180.0, "speedup": 1.8}}}))
+    out = tmp_path / "out"
+    written = report_tables.run(out, tmp_path / "manifest.tsv", tmp_path / "probe.json", tmp_path / "ppl.json",
+                                tmp_path / "par.json", {"train": {"lr": 0.001}})
+    assert {p.name for p in written} == {"corpus.html", "probe.html", "parallel.html", "environment.html",
+                                         "perplexity.html", "perplexity.png"}
+    corpus = (out / "corpus.html").read_text()
+    assert "not a PDF &lt;html&gt;" in corpus and "9000" in corpus
+    assert "950" in (out / "probe.html").read_text() and "micro-batch 2 x accumulation 4" in (out / "probe.html").read_text()
+    p = (out / "perplexity.html").read_text()
+    assert "30.5" in p and "28.000 – 33.000" in p and "20.49" in p
+    assert "1.8" in (out / "parallel.html").read_text()
+    env = (out / "environment.html").read_text()
+    assert "lr: 0.001" in env and "transformers" in env
+    assert (out / "perplexity.png").stat().st_size > 5000
