@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow  # real Snakemake runs
 # Every rule of the pipeline: the dry run must resolve all of them.
 ALL_RULES = {"demo_corpus", "extract_text", "manifest", "split", "prepare_model", "tokenize", "probe", "finetune",
              "perplexity", "rag_chunk", "rag_embed", "rag_index", "rag_questions", "rag_retrieve", "rag_generate",
-             "rag_benchmark", "parallel", "parallel_perplexity", "parallel_report"}
+             "rag_benchmark", "parallel", "parallel_perplexity", "parallel_report", "hpo_split", "hpo_trial",
+             "hpo_select", "hpo", "report_tables"}
 
 
 def _jobs(stdout: str) -> dict[str, int]:
@@ -41,6 +42,24 @@ def test_dry_run_resolves_full_dag(tmp_path):
     jobs = _jobs(res.stdout)
     assert ALL_RULES <= set(jobs), jobs
     assert jobs["extract_text"] == 11  # 10 demo documents + the broken one
+    assert jobs["hpo_trial"] == 6 + 2 and jobs["hpo_select"] == 1  # the demo's 3 x 2 grid, eta 3, 2 rungs
+
+
+def test_the_dry_run_shows_the_search_rung_after_rung(tmp_path):
+    """--dag: every rung-1 trial hangs on rung 0's selection, which hangs on every rung-0 trial."""
+    import re
+
+    res = snakemake(tmp_path, "-n", "--dag")
+    assert res.returncode == 0, res.stderr
+    label = {n: lab for n, lab in re.findall(r'^\s*(\d+)\[label = "([^"]*)"', res.stdout, re.M)}
+    edges = re.findall(r"^\s*(\d+) -> (\d+)", res.stdout, re.M)
+    trials = {r: {n for n, lab in label.items() if lab.startswith("hpo_trial") and f"rung: {r}" in lab}
+              for r in (0, 1)}
+    select = [n for n, lab in label.items() if lab.startswith("hpo_select")]
+    assert len(trials[0]) == 6 and len(trials[1]) == 2 and len(select) == 1
+    assert {a for a, b in edges if b == select[0]} >= trials[0]
+    for t in trials[1]:
+        assert (select[0], t) in edges and {a for a, b in edges if b == t} >= trials[0]  # continues one of them
 
 
 def test_default_config_dry_run_in_repo():
@@ -97,6 +116,8 @@ def corpus_run(tmp_path_factory, tiny_tokenizer_dir):
                 "generate": {"systems": ["base", "tuned_rag"], "index": "hnsw",
                              "context_chunks": 2, "max_new_tokens": 4, "max_prompt_tokens": 512}},
         "parallel": {"layouts": ["single", "dp2"], "global_batch": 2, "micro_batch": 1, "max_steps": 2},
+        "hpo": {"grid": {"lr": [0.01, 0.003], "lora_r": [2, 4]}, "eta": 2, "rungs": 2, "budget": 1,
+                "val_ratio": 0.3, "val_blocks": 4, "apply": True},
     })
     res = snakemake(work, "--cores", "2", "--configfile", str(cfg))  # the default target: the whole DAG
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -134,6 +155,11 @@ def test_model_stages_end_to_end(corpus_run):
     assert summary["gradient_checkpointing"] == probe["chosen"]["gradient_checkpointing"]
     ppl = json.loads((work / "results/eval/perplexity.json").read_text())
     assert ppl["base"]["perplexity"] > 0 and ppl["tuned"]["perplexity"] > 0 and "drop_pct" in ppl
+    hpo = json.loads((work / "results/hpo/hpo.json").read_text())
+    assert len(hpo["trials"]) == 4 + 2 and [r["steps"] for r in hpo["rungs"]] == [1, 2] and hpo["eta"] == 2
+    assert {t["rung"] for t in hpo["trials"]} == {0, 1} and all(t["val_loss"] > 0 for t in hpo["trials"])
+    # hpo.apply: finetune trained with the winner's settings
+    assert {k: summary["config"][k] for k in hpo["best"]["params"]} == hpo["best"]["params"]
     for f in ("results/probe/probe.png", "results/finetune/loss.png", "results/finetune/merged/config.json",
               "results/finetune/adapter/adapter_model.safetensors"):
         assert (work / f).exists(), f
