@@ -17,6 +17,25 @@ SHARED_AWKWARD = SHARED / "corpus" / "awkward"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# Browser tests: Debian's Chromium driven by Playwright (never a downloaded browser); screenshots are kept
+# under CLIMATUNE_ARTIFACTS (default artifacts/, ignored by git) for a person to look at after the run.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]  # containers' /dev/shm is often 64 MB
+needs_chromium = pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is absent (/usr/bin/chromium): "
+                                    "apt-get install chromium (.ci/run does); browser tests never download one")
+
+
+def keep_artifact(path: Path) -> Path:
+    """Copy a screenshot (or any file a person should see) to the artifacts folder; returns the copy."""
+    import shutil
+
+    folder = Path(os.environ.get("CLIMATUNE_ARTIFACTS") or REPO / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(path, folder / path.name))
+
+
 needs_shared_corpus = pytest.mark.skipif(not SHARED_PDFS.is_dir(), reason="../shared/corpus/pdfs is absent")
 needs_awkward = pytest.mark.skipif(not SHARED_AWKWARD.is_dir(), reason="../shared/corpus/awkward is absent")
 

@@ -25,11 +25,19 @@ def test_pages_carry_the_numbers_and_escape_text(tmp_path):
     (tmp_path / "ppl.json").write_text(json.dumps(ppl))
     (tmp_path / "par.json").write_text(json.dumps({"layouts": {"single": {"tokens_per_s": 100.0, "speedup": 1.0},
                                                                "dp2": {"tokens_per_s": 180.0, "speedup": 1.8}}}))
+    (tmp_path / "export.json").write_text(json.dumps({
+        "source": "merged", "dtype": "bfloat16", "safetensors_bytes": 2**21,
+        "gguf": [{"type": "q8_0", "file": "model-q8_0.gguf", "bytes": 2**20, "sha256": "ab" * 32, "bits_per_weight": 8.5}],
+        "gguf_check": {"loader": "llama-cpp-python 0.3.36", "prompt": "Sea", "generated": " level rises",
+                       "generated_by": "model-q8_0.gguf", "passed": False, "failures": ["q/k RoPE layout"],
+                       "files": [{"file": "model-q8_0.gguf", "top1_agreement": 0.875, "greedy_match_tokens": 3}]}}))
     out = tmp_path / "out"
     written = report_tables.run(out, tmp_path / "manifest.tsv", tmp_path / "probe.json", tmp_path / "ppl.json",
-                                tmp_path / "par.json", {"train": {"lr": 0.001}})
+                                tmp_path / "par.json", {"train": {"lr": 0.001}}, tmp_path / "export.json")
     assert {p.name for p in written} == {"corpus.html", "probe.html", "parallel.html", "environment.html",
-                                         "perplexity.html", "perplexity.png"}
+                                         "perplexity.html", "perplexity.png", "export.html"}
+    export = (out / "export.html").read_text()
+    assert "FAILED: q/k RoPE layout" in export and "0.875" in export and "abababab" in export and "“ level rises”" in export
     corpus = (out / "corpus.html").read_text()
     assert "not a PDF &lt;html&gt;" in corpus and "9000" in corpus
     assert "950" in (out / "probe.html").read_text() and "micro-batch 2 x accumulation 4" in (out / "probe.html").read_text()

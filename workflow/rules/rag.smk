@@ -161,3 +161,29 @@ rule rag_benchmark:
         "../../envs/rag.yaml"
     script:
         "../scripts/rag_benchmark.py"
+
+
+# The chat UI over what the stages above built, never part of `all`: `snakemake chat --cores 1` builds
+# what is missing, then serves the page in the foreground until Ctrl-C (the URL is printed and logged;
+# chat: in config.yaml). A rule without output runs whenever it is named as a target. The log gets
+# what the server logs (startup, model loads, failures) while it also goes to the terminal. Local: the
+# page is for the person at this terminal, also when a cluster profile sends other jobs to nodes.
+rule chat:
+    input:
+        base="results/model/base",
+        tuned="results/finetune/merged",
+        chunks="results/rag/chunks.jsonl",
+        index=index_paths(RAG["generate"]["index"]),
+    log:
+        "logs/chat/chat.log",
+    localrule: True
+    conda:
+        "../../envs/chat.yaml"
+    threads: CORES
+    params:
+        index=RAG["generate"]["index"],
+        index_params=index_params(RAG["generate"]["index"]),
+        embedder=RAG["embedder"],
+        chat=config.get("chat", {}),
+    script:
+        "../scripts/chat.py"

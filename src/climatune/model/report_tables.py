@@ -1,6 +1,7 @@
 """report_tables: the run's headline tables as small HTML pages for `snakemake --report`, where a table
 reads better than a JSON file: the corpus (documents kept and skipped, and why), the probe's tries and
-choice, held-out perplexity with its 95% intervals (and a plot), the parallel layouts, and the run's
+choice, held-out perplexity with its 95% intervals (and a plot), the parallel layouts, the export's files
+and their llama.cpp check, and the run's
 environment (the resolved configuration and the versions of the packages that computed it).
 
 Run alone: python -m climatune.model.report_tables --manifest results/corpus/manifest.tsv \\
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 PACKAGES = ("torch", "transformers", "peft", "accelerate", "bitsandbytes", "deepspeed", "sentence-transformers",
             "faiss-cpu", "bm25s", "pymupdf", "snakemake", "gguf", "llama_cpp_python", "gradio", "numpy")
 STYLE = ("body{font-family:system-ui,sans-serif;margin:1em;color:#222}table{border-collapse:collapse;"
-         "margin:.5em 0 1.2em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-         "th{background:#f1f3f5}td:first-child,th:first-child{text-align:left}caption{text-align:left;"
+         "margin:.5em 0 1.2em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}"
+         "th{background:#f1f3f5}td.n{text-align:right}caption{text-align:left;"
          "font-weight:600;padding:4px 0}pre{background:#f8f9fa;padding:8px;font-size:12px}")
 
 
@@ -37,7 +38,10 @@ def table(caption: str, header: list, rows: list[list]) -> str:
         return html.escape("" if v is None else str(v))
 
     head = "".join(f"<th>{cell(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    def td(v):
+        return f"<td class='n'>{cell(v)}</td>" if isinstance(v, (int, float)) else f"<td>{cell(v)}</td>"
+
+    body = "".join("<tr>" + "".join(td(v) for v in r) + "</tr>" for r in rows)
     return f"<table><caption>{html.escape(caption)}</caption><tr>{head}</tr>{body}</table>"
 
 
@@ -75,14 +79,15 @@ def probe_page(probe_json) -> str:
 
 
 MODELS = ("base", "base_as_trained", "tuned_as_trained", "tuned_merged")
+DROPS = (("drop_pct", "tuned as trained vs base"), ("drop_pct_merged", "tuned merged (16-bit) vs base"),
+         ("drop_pct_quantized", "tuned as trained vs base as trained (both NF4)"))
 
 
 def perplexity_page(ppl_json, out_png) -> str:
     r = read_json(ppl_json)
     rows = [[m, r[m]["perplexity"], f"{r[m]['ci95'][0]:.3f} – {r[m]['ci95'][1]:.3f}", r[m].get("evaluated", {})
              .get("weights") if isinstance(r[m].get("evaluated"), dict) else None] for m in MODELS if m in r]
-    drops = [[k, r[k], f"{r[k + '_ci95'][0]:.2f} – {r[k + '_ci95'][1]:.2f}"]
-             for k in ("drop_pct", "drop_pct_merged", "drop_pct_quantized") if k in r]
+    drops = [[label, r[k], f"{r[k + '_ci95'][0]:.2f} – {r[k + '_ci95'][1]:.2f}"] for k, label in DROPS if k in r]
     plot_perplexity(r, out_png)
     note = f"<p>{html.escape(r['interval_note'])}</p>" if r.get("interval_note") else ""
     return page("Held-out perplexity",
@@ -112,6 +117,25 @@ def parallel_page(metrics_json) -> str:
                       [[name, *(row.get(k) for k in keys)] for name, row in m.items()]))
 
 
+def export_page(export_json) -> str:
+    e = read_json(export_json)
+    c = e["gguf_check"]
+    files = [["model-16bit (safetensors)", e["dtype"], e["safetensors_bytes"] / 2**20, None, None, None, "–"]]
+    by_file = {f["file"]: f for f in c.get("files", [])}
+    for g in e["gguf"]:
+        f = by_file.get(g["file"], {})
+        files.append([g["file"], g["type"], g["bytes"] / 2**20, g.get("bits_per_weight"), f.get("top1_agreement"),
+                      f.get("greedy_match_tokens"), g["sha256"][:16] + "…"])
+    verdict = "passed" if c.get("passed") else "FAILED: " + "; ".join(map(str, c.get("failures", [])))
+    return page("Export: 16-bit safetensors and GGUF",
+                f"<p>{html.escape(e['source'])} exported; the GGUF files checked with {html.escape(c['loader'])}: "
+                f"<b>{html.escape(verdict)}</b>. Greedy continuation of “{html.escape(c['prompt'])}” by "
+                f"{html.escape(c.get('generated_by', ''))}: “{html.escape(c['generated'])}”.</p>",
+                table("Files (top-1 agreement and matching greedy tokens against transformers on the 16-bit model)",
+                      ["file", "type", "MiB", "bits/weight", "top-1 agreement", "greedy tokens matching", "sha256"],
+                      files))
+
+
 def versions() -> list[list]:
     rows = [["python", platform.python_version()], ["platform", platform.platform()]]
     for name in PACKAGES:
@@ -131,12 +155,14 @@ def environment_page(config: dict) -> str:
                 f"<pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre>")
 
 
-def run(out_dir, manifest=None, probe=None, perplexity=None, parallel=None, config: dict | None = None) -> list:
+def run(out_dir, manifest=None, probe=None, perplexity=None, parallel=None, config: dict | None = None,
+        export=None) -> list:
     """Write each page whose input is given; returns the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pages = {"corpus.html": (corpus_page, manifest), "probe.html": (probe_page, probe),
-             "parallel.html": (parallel_page, parallel), "environment.html": (environment_page, config)}
+             "parallel.html": (parallel_page, parallel), "environment.html": (environment_page, config),
+             "export.html": (export_page, export)}
     written = []
     for name, (make, arg) in pages.items():
         if arg is not None:
@@ -157,13 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe")
     ap.add_argument("--perplexity")
     ap.add_argument("--parallel")
+    ap.add_argument("--export")
     ap.add_argument("--config", help="the resolved configuration (YAML) for the environment page")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
     cfg = yaml.safe_load(Path(a.config).read_text()) if a.config else None
-    run(a.out_dir, a.manifest, a.probe, a.perplexity, a.parallel, cfg)
+    run(a.out_dir, a.manifest, a.probe, a.perplexity, a.parallel, cfg, a.export)
     return 0
 
 
