@@ -39,7 +39,9 @@ install-gpu: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
-	@echo; echo "Done. Results under results/, logs under logs/; HTML report: $(BIN)/snakemake --report report.html"
+	$(BIN)/snakemake --report report.html
+	@echo; echo "Done. Results under results/, logs under logs/, the HTML report in report.html;"
+	@echo "chat with the models: $(BIN)/snakemake chat --cores 1 (then open http://127.0.0.1:7860)"
 
 # ruff (pyflakes, syntax, import order) over the code, snakefmt and Snakemake's own linter over the workflow.
 lint: $(STAMP)

@@ -31,11 +31,20 @@ def test_pages_carry_the_numbers_and_escape_text(tmp_path):
         "gguf_check": {"loader": "llama-cpp-python 0.3.36", "prompt": "Sea", "generated": " level rises",
                        "generated_by": "model-q8_0.gguf", "passed": False, "failures": ["q/k RoPE layout"],
                        "files": [{"file": "model-q8_0.gguf", "top1_agreement": 0.875, "greedy_match_tokens": 3}]}}))
+    (tmp_path / "precision.json").write_text(json.dumps({
+        "device": "cpu", "skipped": {"bf16": "too slow: 12.5 s per step measured"},
+        "precisions": {"fp16": {"tokens_per_s": 239.2, "peak_gib": 1.9, "first_loss": 3.3, "final_loss": 3.1,
+                                "perplexity_before_training": 34.9, "perplexity": {"perplexity": 31.75},
+                                "answers": {"bleu": 1.07, "rougeL": 0.0556, "chrf": 14.5},
+                                "loss_scaling": {"init_scale": 65536, "final_scale": 32768.0, "skipped_steps": [4]}}}}))
     out = tmp_path / "out"
     written = report_tables.run(out, tmp_path / "manifest.tsv", tmp_path / "probe.json", tmp_path / "ppl.json",
-                                tmp_path / "par.json", {"train": {"lr": 0.001}}, tmp_path / "export.json")
+                                tmp_path / "par.json", {"train": {"lr": 0.001}}, tmp_path / "export.json",
+                                tmp_path / "precision.json")
     assert {p.name for p in written} == {"corpus.html", "probe.html", "parallel.html", "environment.html",
-                                         "perplexity.html", "perplexity.png", "export.html"}
+                                         "perplexity.html", "perplexity.png", "export.html", "precision.html"}
+    prec = (out / "precision.html").read_text()
+    assert "239.2" in prec and "31.75" in prec and "65536 → 32768, skipped [4]" in prec and "12.5 s per step" in prec
     export = (out / "export.html").read_text()
     assert "FAILED: q/k RoPE layout" in export and "0.875" in export and "abababab" in export and "“ level rises”" in export
     corpus = (out / "corpus.html").read_text()

@@ -30,9 +30,11 @@ def reports(tmp_path_factory):
     # README table: rebuild one target
     ("results/tokens/train.npy", "--cores", "2", "--forcerun", "tokenize", "--config",
      'corpus={"pdf_dir": "ipcc_ar6", "demo": false}', "-n"),
-], ids=["own-pdfs", "override-a-key", "rebuild-one-target"])
+    # README "Chat with the models": builds what the chat needs (dry run: the server itself would block)
+    ("chat", "--cores", "1", "--config", 'corpus={"pdf_dir": "ipcc_ar6", "demo": false}', "-n"),
+], ids=["own-pdfs", "override-a-key", "rebuild-one-target", "chat"])
 def test_readme_commands(reports, args):
-    targets = tuple(a for a in args if a.startswith("results/"))
+    targets = tuple(a for a in args if a.startswith("results/") or a == "chat")
     res = snakemake(reports, *[a for a in args if a not in targets], targets=targets)
     assert res.returncode == 0, (res.stdout + res.stderr)[-2000:]
 
@@ -50,6 +52,7 @@ def test_check_config_and_every_stage_help():
                          capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.startswith("ok"), res.stderr
     for module in ("corpus.extract_text", "corpus.tokenize", "model.prepare_model", "model.finetune", "rag.chunk",
-                   "parallel", "parallel.report"):
+                   "parallel", "parallel.report", "model.hpo", "model.hpo_trial", "model.export", "model.precision",
+                   "model.report_tables", "chat"):
         res = subprocess.run([sys.executable, "-m", f"climatune.{module}", "--help"], capture_output=True, text=True)
         assert res.returncode == 0 and "usage" in res.stdout, (module, res.stderr[-500:])

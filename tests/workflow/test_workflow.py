@@ -8,7 +8,17 @@ import shutil
 import numpy as np
 import pytest
 
-from ..conftest import ENGLISH, REPO, make_pdf, snakemake, write_config
+from ..conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ENGLISH,
+    REPO,
+    keep_artifact,
+    make_pdf,
+    needs_chromium,
+    snakemake,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow  # real Snakemake runs
 
@@ -204,13 +214,43 @@ def _faults():
     return module
 
 
-def test_the_report_command_printed_by_make_demo_works_as_written(corpus_run):
-    """`snakemake --report report.html` (no --cores) after a run: one HTML page with the plots."""
+# Every category of the report, and one page of each to open and read (a headline it must carry).
+REPORT = {"Corpus": ("corpus.html", "Skipped documents and why"), "Fine-tuning": ("probe.html", "Chosen: micro-batch"),
+          "Hyper-parameter search": ("hpo.png", None), "Evaluation": ("perplexity.html", "tuned_merged"),
+          "Parallel": ("parallel.html", "dp2"), "RAG": ("comparison.md", None),
+          "Precision": ("precision.html", "tokens/s"), "Export": ("export.html", "gguf"),
+          "Environment": ("environment.html", "Resolved configuration")}
+
+
+@needs_chromium
+def test_the_report_command_printed_by_make_demo_works_and_reads_in_a_browser(corpus_run, tmp_path):
+    """`snakemake --report report.html` (no --cores) after a run: one HTML page that Chromium opens offline,
+    with every category in its menu and the pages behind them readable; a screenshot is kept."""
+    from playwright.sync_api import expect, sync_playwright
+
     work, cfg = corpus_run
     res = snakemake(work, "--report", "report.html", "--configfile", str(cfg))
     assert res.returncode == 0, (res.stdout + res.stderr)[-2000:]
-    html = (work / "report.html").read_text(errors="replace")
-    assert "probe.png" in html and "parallel.png" in html
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto((work / "report.html").as_uri(), wait_until="load")
+        for category, (item, headline) in REPORT.items():
+            page.get_by_text(category, exact=True).first.click()
+            row = page.locator("tr", has_text=item)
+            expect(row.first).to_be_visible(timeout=20_000)
+            row.first.locator("a[iconname=eye]").click()
+            if headline:  # an HTML page: shown in a frame
+                frame = page.frame_locator("iframe").first
+                expect(frame.locator("body")).to_contain_text(headline, timeout=20_000)
+            if category == "Evaluation":
+                page.screenshot(path=str(tmp_path / "report_evaluation.png"))
+            page.goto((work / "report.html").as_uri(), wait_until="load")  # back to the menu
+        menu = page.locator("body").inner_text()
+        browser.close()
+    assert all(c in menu for c in REPORT), menu
+    assert (tmp_path / "report_evaluation.png").stat().st_size > 20_000
+    keep_artifact(tmp_path / "report_evaluation.png")
 
 
 def test_settings_that_change_no_result_rerun_nothing(corpus_run, tmp_path):

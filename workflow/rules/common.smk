@@ -276,6 +276,9 @@ def get_final_output():
         "results/eval/perplexity.json",
         "results/hpo/hpo.json",
         "results/report/environment.html",
+        "results/export/export.json",
+        "results/precision/precision.json",
+        *expand("results/export/model-{t}.gguf", t=config["export"]["gguf_types"]),
         "results/rag/metrics.json",
         "results/parallel/metrics.json",
     ]

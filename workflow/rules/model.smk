@@ -209,6 +209,8 @@ rule report_tables:
         probe=get_probe_result,
         perplexity="results/eval/perplexity.json",
         parallel="results/parallel/metrics.json",
+        export="results/export/export.json",
+        precision="results/precision/precision.json",
     output:
         corpus=report(
             "results/report/corpus.html",
@@ -235,6 +237,16 @@ rule report_tables:
             caption="../report/tables_parallel.rst",
             category="Parallel",
         ),
+        export=report(
+            "results/report/export.html",
+            caption="../report/tables_export.rst",
+            category="Export",
+        ),
+        precision=report(
+            "results/report/precision.html",
+            caption="../report/tables_precision.rst",
+            category="Precision",
+        ),
         environment=report(
             "results/report/environment.html",
             caption="../report/tables_environment.rst",
@@ -246,3 +258,72 @@ rule report_tables:
         "../../envs/model.yaml"
     script:
         "../scripts/report_tables.py"
+
+
+# The same short fine-tune in fp32, fp16 (loss scaling) and bf16: speed, memory, loss, perplexity, answers.
+rule precision:
+    input:
+        model="results/model/base",
+        train="results/tokens/train.npy",
+        train_docs="results/tokens/train_docs.npz",
+        test="results/tokens/test.npy",
+        test_docs="results/tokens/test_docs.npz",
+        questions="results/rag/questions.jsonl",
+    output:
+        json=report(
+            "results/precision/precision.json",
+            caption="../report/precision.rst",
+            category="Precision",
+        ),
+        plot=report(
+            "results/precision/precision.png",
+            caption="../report/precision.rst",
+            category="Precision",
+        ),
+    log:
+        "logs/precision/precision.log",
+    benchmark:
+        "benchmarks/precision/precision.tsv"
+    conda:
+        "../../envs/model.yaml"
+    threads: CORES
+    resources:
+        mem_mb=32000,
+        runtime=120,
+    params:
+        train=TRAIN_FOR_FINETUNE,
+        precision=config["precision"],
+    script:
+        "../scripts/precision.py"
+
+
+# The merged model for serving: 16-bit safetensors and GGUF (llama.cpp), each GGUF loaded by
+# llama-cpp-python in the same job and compared with transformers (results/export/export.json).
+rule export:
+    input:
+        merged="results/finetune/merged",
+    output:
+        json=report(
+            "results/export/export.json",
+            caption="../report/export.rst",
+            category="Export",
+        ),
+        safetensors=directory("results/export/model-16bit"),
+        gguf=expand(
+            "results/export/model-{type}.gguf", type=config["export"]["gguf_types"]
+        ),
+    log:
+        "logs/export/export.log",
+    benchmark:
+        "benchmarks/export/export.tsv"
+    conda:
+        "../../envs/model.yaml"
+    threads: CORES
+    resources:
+        mem_mb=32000,  # the 16-bit model, then transformers' float32 reference of the check
+        runtime=60,
+    params:
+        cfg=config["export"],
+        out_dir="results/export",
+    script:
+        "../scripts/export.py"

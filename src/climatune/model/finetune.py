@@ -126,6 +126,7 @@ def _loop(r: dict, out: Path, rows: list, step: int, micro_step: int, stop_at: i
     import torch
 
     cfg, model, device, accum = r["cfg"], r["model"], r["device"], r["accum"]
+    scaler = r.get("scaler")  # fp16 loss scaling (torch.amp.GradScaler, model/precision.py); None otherwise
     t_start = time.perf_counter()
     elapsed_before = rows[-1]["elapsed_s"] if rows else 0.0
     reset_peak_memory(device)
@@ -137,13 +138,19 @@ def _loop(r: dict, out: Path, rows: list, step: int, micro_step: int, stop_at: i
             batch = r["data"].inputs(micro_step, device)
             micro_step += 1
             loss = T.causal_lm_loss(model, mode=r["loss_mode"], chunk_tokens=cfg.loss_chunk_tokens, **batch) / accum
-            loss.backward()
+            (scaler.scale(loss) if scaler else loss).backward()
             loss_sum += float(loss.detach())
         # update: clip, step, schedule
+        if scaler:  # gradients back to their true scale before clipping
+            scaler.unscale_(r["optimizer"])
         if cfg.max_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(T.trainable_parameters(model), cfg.max_grad_norm)
         lr = r["scheduler"].get_last_lr()[0]
-        r["optimizer"].step()
+        if scaler:  # skips the step when a gradient overflowed, then adapts the scale
+            scaler.step(r["optimizer"])
+            scaler.update()
+        else:
+            r["optimizer"].step()
         r["scheduler"].step()
         r["optimizer"].zero_grad(set_to_none=True)
         step += 1

@@ -1,7 +1,7 @@
 """report_tables: the run's headline tables as small HTML pages for `snakemake --report`, where a table
 reads better than a JSON file: the corpus (documents kept and skipped, and why), the probe's tries and
-choice, held-out perplexity with its 95% intervals (and a plot), the parallel layouts, the export's files
-and their llama.cpp check, and the run's
+choice, held-out perplexity with its 95% intervals (and a plot), the parallel layouts, the precision study, the
+export's files and their llama.cpp check, and the run's
 environment (the resolved configuration and the versions of the packages that computed it).
 
 Run alone: python -m climatune.model.report_tables --manifest results/corpus/manifest.tsv \\
@@ -136,6 +136,24 @@ def export_page(export_json) -> str:
                       files))
 
 
+def precision_page(precision_json) -> str:
+    d = read_json(precision_json)
+    rows = []
+    for name, m in d["precisions"].items():
+        ls, a, ppl = m.get("loss_scaling") or {}, m.get("answers") or {}, m.get("perplexity") or {}
+        rows.append([name, m["tokens_per_s"], m["peak_gib"], m["first_loss"], m["final_loss"],
+                     m.get("perplexity_before_training"), ppl.get("perplexity"), a.get("bleu"), a.get("rougeL"),
+                     a.get("chrf"), f"{ls['init_scale']:g} → {ls['final_scale']:g}, skipped {ls['skipped_steps']}"
+                     if ls else "–"])
+    skipped = table("Skipped, and why", ["precision", "reason"], [[k, v] for k, v in d["skipped"].items()]) \
+        if d.get("skipped") else "<p>No precision skipped.</p>"
+    return page("Precision study: the same short fine-tune in each compute precision",
+                f"<p>Device: {html.escape(str(d['device']))}.</p>",
+                table("Per precision (same data, seed and LoRA settings; fp32 LoRA master weights in all)",
+                      ["precision", "tokens/s", "peak GiB", "first loss", "final loss", "ppl before", "ppl after",
+                       "BLEU", "ROUGE-L", "chrF", "fp16 loss scale"], rows), skipped)
+
+
 def versions() -> list[list]:
     rows = [["python", platform.python_version()], ["platform", platform.platform()]]
     for name in PACKAGES:
@@ -156,13 +174,13 @@ def environment_page(config: dict) -> str:
 
 
 def run(out_dir, manifest=None, probe=None, perplexity=None, parallel=None, config: dict | None = None,
-        export=None) -> list:
+        export=None, precision=None) -> list:
     """Write each page whose input is given; returns the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pages = {"corpus.html": (corpus_page, manifest), "probe.html": (probe_page, probe),
              "parallel.html": (parallel_page, parallel), "environment.html": (environment_page, config),
-             "export.html": (export_page, export)}
+             "export.html": (export_page, export), "precision.html": (precision_page, precision)}
     written = []
     for name, (make, arg) in pages.items():
         if arg is not None:
@@ -184,13 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--perplexity")
     ap.add_argument("--parallel")
     ap.add_argument("--export")
+    ap.add_argument("--precision")
     ap.add_argument("--config", help="the resolved configuration (YAML) for the environment page")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
     cfg = yaml.safe_load(Path(a.config).read_text()) if a.config else None
-    run(a.out_dir, a.manifest, a.probe, a.perplexity, a.parallel, cfg, a.export)
+    run(a.out_dir, a.manifest, a.probe, a.perplexity, a.parallel, cfg, a.export, a.precision)
     return 0
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from .data import BlockStream, set_seed, total_steps  # noqa: F401 (training's API: T.BlockStream, ...)
 from .loss import _liger_available, causal_lm_loss, resolve_loss  # noqa: F401
 from .masking import attention_kernel
+from .nf4 import keep_nf4_unpacked
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +174,8 @@ def resolve_fused(fused: bool | str, device) -> bool:
 
 
 def build_model(model_dir: str | Path, cfg: TrainConfig, device=None, lora: bool = True):
-    """The training model: NF4-quantized base (unless quantization "none"), LoRA adapters, train mode.
-
-    Note: from_pretrained returns eval mode, where gradient checkpointing is silently off; this
-    returns the model in train mode.
-    """
+    """The training model: NF4-quantized base (unless quantization "none"), LoRA adapters, train mode
+    (from_pretrained returns eval mode, where gradient checkpointing is silently off)."""
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
@@ -193,6 +191,7 @@ def build_model(model_dir: str | Path, cfg: TrainConfig, device=None, lora: bool
         raise ValueError(f"train.quantization must be nf4 or none, got {cfg.quantization!r}")
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), **kw)
     model.config.use_cache = False
+    keep_nf4_unpacked(model)  # evaluated NF4 layers keep computing in `dtype` (model/nf4.py)
     if resolve_fused(cfg.fused_kernels, device):
         _apply_fused_kernels(model)
     if lora:
