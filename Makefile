@@ -13,8 +13,9 @@ export HF_HUB_DISABLE_TELEMETRY=1
 export TOKENIZERS_PARALLELISM=true
 PIP := $(BIN)/python -m pip -q --disable-pip-version-check
 # llama-cpp-python (the GGUF export's check) is an sdist: compiled once per install (~5 min on 2 cores),
-# without llama.cpp's tests, examples and HTTP client.
-LLAMA_BUILD := CMAKE_BUILD_PARALLEL_LEVEL=$(CORES) CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF"
+# without llama.cpp's tests, examples and HTTP client, and for any x86-64/arm64 CPU rather than this one's
+# (a venv on a shared file system may run on other nodes' CPUs).
+LLAMA_BUILD := CMAKE_BUILD_PARALLEL_LEVEL=$(CORES) CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF"
 
 .PHONY: demo test test-fast install install-gpu lock lint dag clean distclean
 

@@ -71,6 +71,19 @@ def test_stream_retrieves_then_yields_growing_text(inputs):
     assert e.model("tuned")[1] is model  # loaded once, then kept
 
 
+def test_a_closed_answer_stops_generating(inputs):
+    """The page closed mid-answer: the generation thread stops at its next token instead of running on to
+    max_new_tokens (and holding the model against the next question)."""
+    import threading
+
+    e = Engine(inputs, max_new_tokens=400, temperature=1.0)
+    e.model("tuned")
+    stream = e.stream(QUESTION, "tuned", rag=False, k=2)
+    next(stream), next(stream)  # the sources, then the first piece of the answer
+    stream.close()
+    assert not [t for t in threading.enumerate() if t.name == "chat-generate"]
+
+
 def test_missing_inputs_name_the_target_and_the_base_model_alone_still_answers(inputs, tmp_path):
     bare = Inputs(inputs.base, tmp_path / "no_tuned", tmp_path / "no_chunks.jsonl", (tmp_path / "bm25",), "bm25")
     e = Engine(bare, max_new_tokens=4)

@@ -49,6 +49,8 @@ def test_grid_rungs_and_bad_settings_are_named():
     assert "not train settings" in hpo.check(settings(grid={"lrr": [1]}), keys)[0]
     assert "cannot vary" in hpo.check(settings(grid={"seq_len": [64, 128]}), keys)[0]
     assert "rung 3 would be empty" in hpo.check(settings(rungs=4), keys)[0]
+    # rung 0 must train at full lr: warmup over the last rung's 8 steps at 0.3 takes 3 >= budget 2
+    assert "warmup steps" in hpo.check(settings(budget=2, rungs=3), {**keys, "warmup_ratio": 0.3})[0]
     # a site file removes a default key with an empty list (Snakemake merges grids key by key)
     assert settings(grid={"lr": [1e-3, 2e-3], "lora_r": []}).grid == {"lr": (1e-3, 2e-3)}
 
@@ -80,6 +82,10 @@ def test_a_continued_trial_is_the_uninterrupted_run_and_the_search_keeps_the_bes
     rung0 = [hpo_trial.trial(tiny_model_dir, fit, val, tmp_path / f"rung0/t{k}", TRAIN, s, 0, k) for k in range(4)]
     assert [r["steps"] for r in rung0] == [2] * 4 and all(math.isfinite(r["val_loss"]) for r in rung0)
     assert len({r["val_loss"] for r in rung0}) == 4  # four different settings, four different models
+    # a continued trial whose parent's checkpoint is of another run (changed settings) fails, naming why
+    with pytest.raises(Exception, match="cannot continue"):
+        hpo_trial.trial(tiny_model_dir, fit, val, tmp_path / "other", {**TRAIN, "lora_alpha": 7}, s, 1, 0,
+                        selection_json=_selection(tmp_path, rung0[0]))
     sel = hpo_select.select([tmp_path / f"rung0/t{k}/result.json" for k in range(4)], tmp_path / "sel0.json", s, 0)
     assert len(sel["survivors"]) == 2
     assert sel["survivors"][0]["val_loss"] == min(r["val_loss"] for r in rung0)
@@ -102,6 +108,12 @@ def test_a_continued_trial_is_the_uninterrupted_run_and_the_search_keeps_the_bes
     assert all({"params", "rung", "steps", "val_loss"} <= set(t) for t in summary["trials"])
     assert summary["best"]["val_loss"] == min(r["val_loss"] for r in rung1)
     assert (tmp_path / "hpo.png").stat().st_size > 10_000
+
+
+def _selection(tmp_path, parent: dict):
+    p = tmp_path / "one.json"
+    p.write_text(json.dumps({"survivors": [{k: parent[k] for k in ("slot", "params", "val_loss", "steps", "run")}]}))
+    return p
 
 
 def test_a_slot_beyond_what_the_rung_before_kept_is_refused(tmp_path):

@@ -37,12 +37,20 @@ def test_pages_carry_the_numbers_and_escape_text(tmp_path):
                                 "perplexity_before_training": 34.9, "perplexity": {"perplexity": 31.75},
                                 "answers": {"bleu": 1.07, "rougeL": 0.0556, "chrf": 14.5},
                                 "loss_scaling": {"init_scale": 65536, "final_scale": 32768.0, "skipped_steps": [4]}}}}))
+    (tmp_path / "hpo.json").write_text(json.dumps({
+        "eta": 2, "rungs": [{"rung": 0, "trials": 2, "steps": 2}, {"rung": 1, "trials": 1, "steps": 4}], "apply": True,
+        "best": {"params": {"lr": 0.002, "lora_r": 8}, "val_loss": 3.25, "steps": 4},
+        "trials": [{"rung": 0, "slot": "t1", "params": {"lr": 0.002, "lora_r": 8}, "steps": 2, "val_loss": 3.5,
+                    "parent": None}, {"rung": 1, "slot": "t0", "params": {"lr": 0.002, "lora_r": 8}, "steps": 4,
+                                      "val_loss": 3.25, "parent": {"rung": 0, "slot": "t1"}}]}))
     out = tmp_path / "out"
     written = report_tables.run(out, tmp_path / "manifest.tsv", tmp_path / "probe.json", tmp_path / "ppl.json",
                                 tmp_path / "par.json", {"train": {"lr": 0.001}}, tmp_path / "export.json",
-                                tmp_path / "precision.json")
+                                tmp_path / "precision.json", tmp_path / "hpo.json")
     assert {p.name for p in written} == {"corpus.html", "probe.html", "parallel.html", "environment.html",
-                                         "perplexity.html", "perplexity.png", "export.html", "precision.html"}
+                                         "perplexity.html", "perplexity.png", "export.html", "precision.html", "hpo.html"}
+    hpo = (out / "hpo.html").read_text()
+    assert "Winner: lr=0.002, lora_r=8" in hpo and "rung 0 t1" in hpo and "hpo.apply" in hpo
     prec = (out / "precision.html").read_text()
     assert "239.2" in prec and "31.75" in prec and "65536 → 32768, skipped [4]" in prec and "12.5 s per step" in prec
     export = (out / "export.html").read_text()

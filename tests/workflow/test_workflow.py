@@ -126,7 +126,7 @@ def corpus_run(tmp_path_factory, tiny_tokenizer_dir):
                 "generate": {"systems": ["base", "tuned_rag"], "index": "hnsw",
                              "context_chunks": 2, "max_new_tokens": 4, "max_prompt_tokens": 512}},
         "parallel": {"layouts": ["single", "dp2"], "global_batch": 2, "micro_batch": 1, "max_steps": 2},
-        "hpo": {"grid": {"lr": [0.01, 0.003], "lora_r": [2, 4]}, "eta": 2, "rungs": 2, "budget": 1,
+        "hpo": {"grid": {"lr": [0.01, 0.003], "lora_r": [2, 4]}, "eta": 2, "rungs": 2, "budget": 2,
                 "val_ratio": 0.3, "val_blocks": 4, "apply": True},
     })
     res = snakemake(work, "--cores", "2", "--configfile", str(cfg))  # the default target: the whole DAG
@@ -166,8 +166,9 @@ def test_model_stages_end_to_end(corpus_run):
     ppl = json.loads((work / "results/eval/perplexity.json").read_text())
     assert ppl["base"]["perplexity"] > 0 and ppl["tuned"]["perplexity"] > 0 and "drop_pct" in ppl
     hpo = json.loads((work / "results/hpo/hpo.json").read_text())
-    assert len(hpo["trials"]) == 4 + 2 and [r["steps"] for r in hpo["rungs"]] == [1, 2] and hpo["eta"] == 2
+    assert len(hpo["trials"]) == 4 + 2 and [r["steps"] for r in hpo["rungs"]] == [2, 4] and hpo["eta"] == 2
     assert {t["rung"] for t in hpo["trials"]} == {0, 1} and all(t["val_loss"] > 0 for t in hpo["trials"])
+    assert len({t["val_loss"] for t in hpo["trials"] if t["rung"] == 0}) == 4  # trained apart, ranked apart
     # hpo.apply: finetune trained with the winner's settings
     assert {k: summary["config"][k] for k in hpo["best"]["params"]} == hpo["best"]["params"]
     for f in ("results/probe/probe.png", "results/finetune/loss.png", "results/finetune/merged/config.json",

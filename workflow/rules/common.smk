@@ -99,6 +99,8 @@ if _problems:
     raise WorkflowError("\n".join(_problems))
 HPO_FOR_SPLIT = {k: config["hpo"][k] for k in ("val_ratio", "seed")}
 HPO_FOR_TRIALS = {k: v for k, v in config["hpo"].items() if k != "apply"}
+# a trial's train settings: those the grid does not set (changing train.lr reruns no trial of an lr grid)
+TRAIN_FOR_TRIALS = {k: v for k, v in TRAIN_FOR_FINETUNE.items() if k not in HPO.grid}
 HPO_SLOTS = hpo.rung_sizes(len(hpo.grid_points(HPO.grid)), HPO.eta, HPO.rungs)
 
 RAG = config["rag"]
@@ -165,8 +167,8 @@ def hpo_results(rung):
 
 
 def get_hpo_trial_inputs(wildcards):
-    """Base model and fit/val blocks; from rung 1 on, the rung before's selection and its trials' runs
-    (which of them this slot continues is known only once that rung is scored)."""
+    """Base model and fit/val blocks; from rung 1 on, the rung before's selection and its trials (which of
+    them this slot continues is known only once that rung is scored)."""
     rung = int(wildcards.rung)
     if rung >= HPO.rungs or int(wildcards.slot[1:]) >= HPO_SLOTS[rung]:
         raise WorkflowError(
@@ -182,9 +184,7 @@ def get_hpo_trial_inputs(wildcards):
         inputs["probe"] = "results/probe/probe.json"
     if rung > 0:
         inputs["selection"] = f"results/hpo/rung{rung - 1}/selection.json"
-        inputs["parents"] = [
-            p.replace("result.json", "run") for p in hpo_results(rung - 1)
-        ]
+        inputs["parents"] = hpo_results(rung - 1)
     return inputs
 
 

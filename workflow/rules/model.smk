@@ -77,9 +77,10 @@ rule hpo_split:
 rule hpo_trial:
     input:
         unpack(get_hpo_trial_inputs),
+    # the trial's checkpoints (run/) are not an output: Snakemake would delete them before a rerun, and
+    # a preempted trial resumes from them
     output:
         result="results/hpo/rung{rung}/{slot}/result.json",
-        run=directory("results/hpo/rung{rung}/{slot}/run"),
     log:
         "logs/hpo/rung{rung}/{slot}.log",
     benchmark:
@@ -91,7 +92,7 @@ rule hpo_trial:
         mem_mb=64000,
         runtime=24 * 60,
     params:
-        train=TRAIN_FOR_FINETUNE,
+        train=TRAIN_FOR_TRIALS,
         hpo=HPO_FOR_TRIALS,
     script:
         "../scripts/hpo_trial.py"
@@ -211,6 +212,7 @@ rule report_tables:
         parallel="results/parallel/metrics.json",
         export="results/export/export.json",
         precision="results/precision/precision.json",
+        hpo="results/hpo/hpo.json",
     output:
         corpus=report(
             "results/report/corpus.html",
@@ -241,6 +243,11 @@ rule report_tables:
             "results/report/export.html",
             caption="../report/tables_export.rst",
             category="Export",
+        ),
+        hpo=report(
+            "results/report/hpo.html",
+            caption="../report/tables_hpo.rst",
+            category="Hyper-parameter search",
         ),
         precision=report(
             "results/report/precision.html",
@@ -317,7 +324,7 @@ rule export:
     benchmark:
         "benchmarks/export/export.tsv"
     conda:
-        "../../envs/model.yaml"
+        "../../envs/export.yaml"
     threads: CORES
     resources:
         mem_mb=32000,  # the 16-bit model, then transformers' float32 reference of the check

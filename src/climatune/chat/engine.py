@@ -181,15 +181,23 @@ class Engine:
 
     def _generate(self, tok, model, dev, ids: list[int], result: dict) -> Iterator[str]:
         """Pieces of text as generate() produces them in a thread; result["tokens"] once it ends. An
-        error in the thread is raised here, after the streamer has been closed."""
+        error in the thread is raised here, after the streamer has been closed. When the consumer stops
+        early (the page closed, the generator dropped), generation stops at its next token."""
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        stop = threading.Event()
+
+        class Stopped(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kw):
+                return stop.is_set()
 
         streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True)
         x = torch.tensor([ids], device=dev)
         sample = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
         kwargs = dict(input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=self.max_new_tokens,
                       eos_token_id=P.stop_token_ids(tok), streamer=streamer,
+                      stopping_criteria=StoppingCriteriaList([Stopped()]),
                       pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id, **sample)
 
         def work():
@@ -202,7 +210,10 @@ class Engine:
 
         thread = threading.Thread(target=work, name="chat-generate", daemon=True)
         thread.start()
-        yield from (piece for piece in streamer if piece)  # the streamer also hands over empty pieces
-        thread.join()
+        try:
+            yield from (piece for piece in streamer if piece)  # the streamer also hands over empty pieces
+        finally:
+            stop.set()  # a no-op after a normal end; after an early close it frees the model for the next
+            thread.join()
         if "error" in result:
             raise result["error"]

@@ -29,6 +29,13 @@ from .gguf_vocab import ExportError
 log = logging.getLogger(__name__)
 
 NEAR_TIE = 0.05  # logits (nats): top-1 candidates this close in transformers count as a tie
+# The least top-1 agreement (ties counted) with transformers a quantized file must reach: q8_0 is near
+# lossless (SmolLM2-135M: 0.96); lower-bit files are recorded, not judged.
+MIN_AGREEMENT = {"q8_0": 0.7}
+# Strings where tokenizers differ (digits split or not, runs of spaces, newlines, accents, punctuation):
+# llama.cpp must tokenize each as transformers does, beside the check prompt.
+TOKENIZER_PROBES = ("In 2023, CO2 reached 419.3 ppm (+2.4 ppm/yr).", "  two  spaces\n\nand\ttabs",
+                    "Niño-3.4 SST anomaly: −0.5 °C", "1,000,000 km² of sea-ice; 12345678901")
 
 
 class CheckFailed(ExportError):
@@ -53,6 +60,7 @@ class Reference:
     prompt_ids: list
     greedy: list
     logits: np.ndarray
+    probe_ids: list  # transformers' ids of each TOKENIZER_PROBES string
 
 
 def reference(folder: str | Path, prompt: str, n_tokens: int) -> Reference:
@@ -71,7 +79,7 @@ def reference(folder: str | Path, prompt: str, n_tokens: int) -> Reference:
             if i < n_tokens - 1:
                 out = model(torch.tensor([seq[-1:]]), past_key_values=out.past_key_values, use_cache=True)
         logits = model(torch.tensor([seq[:-1]])).logits[0].numpy()
-    return Reference(ids, seq[len(ids):], logits)
+    return Reference(ids, seq[len(ids):], logits, [tok(p)["input_ids"] for p in TOKENIZER_PROBES])
 
 
 def _greedy(llm, ids: list, n_tokens: int) -> list:
@@ -123,11 +131,14 @@ def check_file(path: Path, kind: str, ref: Reference, prompt: str, n_tokens: int
         return {"type": kind, "file": path.name, "passed": False,
                 "failure": f"llama.cpp cannot load {path} ({type(e).__name__}: {e}); rerun with verbose=True to see why"}
     cpp_ids = llm.tokenize(prompt.encode(), add_bos=True, special=False)
+    probes_differ = [p for p, want in zip(TOKENIZER_PROBES, ref.probe_ids)
+                     if llm.tokenize(p.encode(), add_bos=True, special=False) != want]
     greedy = _greedy(llm, ref.prompt_ids, n_tokens)
     logits = _logits(llm, ref.prompt_ids + ref.greedy[:-1])
     same = next((i for i, (a, b) in enumerate(zip(greedy, ref.greedy)) if a != b), len(ref.greedy))
     res = {"type": kind, "file": path.name, "generated": _text(llm, prompt, n_tokens),
-           "prompt_tokens_match": cpp_ids == ref.prompt_ids, "greedy_ids": greedy, "greedy_match_tokens": same,
+           "prompt_tokens_match": cpp_ids == ref.prompt_ids, "tokenizer_probes_differ": probes_differ,
+           "greedy_ids": greedy, "greedy_match_tokens": same,
            **compare(ref.logits, logits)}
     llm.close()
     res["seconds"] = round(time.perf_counter() - t0, 2)
@@ -140,8 +151,13 @@ def _verdict(res: dict, kind: str, cpp_ids: list, ref: Reference) -> str | None:
     if not res["prompt_tokens_match"]:
         return (f"llama.cpp tokenizes the check prompt as {cpp_ids[:20]} but transformers as {ref.prompt_ids[:20]}: "
                 "the GGUF's tokenizer metadata (tokenizer.ggml.*) does not reproduce the model's tokenizer")
-    if not res["greedy_ids"]:
-        return "llama.cpp generated no token"
+    if res["tokenizer_probes_differ"]:
+        return (f"llama.cpp tokenizes {res['tokenizer_probes_differ'][0]!r} differently from transformers: the "
+                "GGUF's pre-tokenizer (tokenizer.ggml.pre) does not match the model's")
+    floor = MIN_AGREEMENT.get(kind)
+    if floor is not None and res["top1_agreement_with_ties"] < floor:
+        return (f"the {kind} GGUF agrees with transformers' next token at only {res['top1_agreement_with_ties']:.2f} "
+                f"of positions (at least {floor} expected of {kind}): its quantized weights do not match the model")
     if kind in UNQUANTIZED and res["top1_agreement_with_ties"] < 1.0:
         return (f"the {kind} GGUF and transformers pick different next tokens at "
                 f"{round((1 - res['top1_agreement_with_ties']) * res['positions'])} of {res['positions']} positions "

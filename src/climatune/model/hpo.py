@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 
 from .._settings import Section, read_overrides
-from .._util import figure, read_json, setup_logging, write_json
+from .._util import UserError, figure, read_json, setup_logging, write_json
 from . import training as T
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,10 @@ def steps_at(s: HpoSettings, rung: int) -> int:
     return s.budget * s.eta**rung
 
 
-def check(s: HpoSettings, train_keys) -> list[str]:
-    """What is wrong with the hpo settings (empty when nothing): checked before any job starts."""
-    problems = []
+def check(s: HpoSettings, train: dict) -> list[str]:
+    """What is wrong with the hpo settings given the train settings (empty when nothing): checked before
+    any job starts."""
+    problems, train_keys = [], set(train)
     unknown = sorted(set(s.grid) - set(train_keys))
     fixed = sorted(set(s.grid) & set(FIXED))
     empty = [] if s.grid else ["(all)"]
@@ -80,6 +81,12 @@ def check(s: HpoSettings, train_keys) -> list[str]:
         if sizes[-1] < 1:
             problems.append(f"hpo: {len(grid_points(s.grid))} trials keep {sizes} per rung at eta={s.eta}: rung "
                             f"{sizes.index(0)} would be empty; use fewer rungs, a smaller eta or a larger grid")
+        warmups = {math.ceil(w * steps_at(s, s.rungs - 1)) for w in s.grid.get("warmup_ratio", [train.get(
+            "warmup_ratio", 0.0)])}
+        if max(warmups) >= s.budget:
+            problems.append(f"hpo: warmup_ratio x {steps_at(s, s.rungs - 1)} steps (the last rung's) = {max(warmups)} "
+                            f"warmup steps, not fewer than hpo.budget={s.budget}: rung 0 would rank trials that "
+                            "barely trained (the first step runs at lr 0); raise hpo.budget or lower warmup_ratio")
     return problems
 
 
@@ -91,6 +98,9 @@ def summarize(result_jsons: list, split_json, out_json, out_png, s: HpoSettings)
     trials = sorted((read_json(p) for p in result_jsons), key=lambda x: (x["rung"], x["val_loss"]))
     last = [t for t in trials if t["rung"] == s.rungs - 1]
     best = min(last, key=lambda x: (not math.isfinite(x["val_loss"]), x["val_loss"]))
+    if not math.isfinite(best["val_loss"]):
+        raise UserError(f"hpo: every trial of the last rung diverged (validation loss {best['val_loss']}): no "
+                        "winner; lower the learning rates of hpo.grid")
     summary = {"trials": [{k: t[k] for k in ("rung", "slot", "params", "steps", "steps_this_rung", "val_loss",
                                              "train_loss", "seconds", "parent")} for t in trials],
                "rungs": [{"rung": r, "trials": n, "steps": steps_at(s, r)}

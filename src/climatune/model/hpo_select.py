@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 def select(result_jsons: list, out_json, s: HpoSettings, rung: int) -> dict:
     """Rank a rung's trials by validation loss (a non-finite loss ranks last); keep the next rung's share."""
     results = [read_json(p) for p in result_jsons]
+    # a non-finite loss ranks last; equal losses keep slot order (grid order at rung 0), said in the log
     ranked = sorted(results, key=lambda x: (not math.isfinite(x["val_loss"]), x["val_loss"]))
+    ties = len(results) - len({x["val_loss"] for x in results})
+    if ties:
+        log.warning("rung %d: %d trial(s) tie on validation loss with another; slot order breaks the tie", rung, ties)
     keep = rung_sizes(len(grid_points(s.grid)), s.eta, s.rungs)[rung + 1] if rung + 1 < s.rungs else 1
     sel = {"rung": rung, "ranking": [{k: x[k] for k in ("slot", "params", "val_loss", "steps")} for x in ranked],
            "survivors": [{k: x[k] for k in ("slot", "params", "val_loss", "steps", "run")} for x in ranked[:keep]]}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import shutil
 import time
 from pathlib import Path
@@ -41,18 +42,25 @@ def trial(model_dir, fit_npy, val_npy, out_dir, train_cfg: dict, s: HpoSettings,
         if slot >= len(chosen):
             raise UserError(f"hpo rung {rung} slot t{slot}: rung {rung - 1} kept only {len(chosen)} trials")
         params, parent = chosen[slot]["params"], chosen[slot]
+    # checkpoints at every rung boundary, and within a rung as often as train.checkpoint_every allows, so a
+    # preempted or killed trial job resumes its own run; its checkpoints outlive the job (run/ is no output)
+    every = math.gcd(s.budget, int(train_cfg.get("checkpoint_every") or s.budget))
     cfg = T.TrainConfig.from_dict({**train_cfg, **params, "max_steps": steps_at(s, s.rungs - 1),
-                                   "checkpoint_every": s.budget, "keep_checkpoints": 1})
+                                   "checkpoint_every": every, "keep_checkpoints": 1})
     run_dir = out / "run"
     if parent:  # continue the parent's run from its checkpoint (same settings, data and base: same run id)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        shutil.copytree(Path(parent["run"]) / "checkpoints", run_dir / "checkpoints")
+        inherit(Path(parent["run"]) / "checkpoints", run_dir / "checkpoints")
     t0 = time.perf_counter()
     with writer_lock(run_dir, "an hpo trial"):
         r = F._setup(model_dir, fit_npy, cfg, probe)
         r["ckpt_dir"] = run_dir / "checkpoints"
         step, micro_step, rows = F._resume(r)
         start = step
+        if parent and start < parent["steps"]:
+            raise UserError(f"hpo rung {rung} slot t{slot} cannot continue rung {rung - 1}'s trial {parent['slot']} "
+                            f"from its step-{parent['steps']} checkpoint (another run id: the train settings, "
+                            "probe result, base model or data changed since; rerun the search from rung 0 with "
+                            "--forcerun hpo_split)")
         step = F._loop(r, run_dir, rows, step, micro_step, steps_at(s, rung))
         F._write_log(run_dir / "train_log.csv", rows)
         train_s = time.perf_counter() - t0
@@ -68,12 +76,28 @@ def trial(model_dir, fit_npy, val_npy, out_dir, train_cfg: dict, s: HpoSettings,
     return result
 
 
+def inherit(src: Path, dst: Path) -> None:
+    """Copy the parent trial's checkpoint folders into this trial's (one already here with the same
+    manifest is kept; one with another is replaced): _resume then takes the newest of this run."""
+    from .checkpoint import MANIFEST
+
+    for c in sorted(src.glob("step-*")):
+        mine = dst / c.name
+        if mine.exists() and (mine / MANIFEST).is_file() and \
+                (mine / MANIFEST).read_bytes() == (c / MANIFEST).read_bytes():
+            continue
+        shutil.rmtree(mine, ignore_errors=True)
+        shutil.copytree(c, mine)
+
+
 def validation_loss(model, val_npy, masking: bool, max_blocks: int = 0) -> tuple[float, int]:
-    """Mean next-token NLL (nats/token) of the trained model over the val blocks (the first max_blocks)."""
+    """Mean next-token NLL (nats/token) of the trained model over the val blocks: all, or max_blocks evenly
+    spaced over them (blocks are in document order: the first N would score the first documents only)."""
     from .scoring import piece_nll
 
     blocks = np.load(val_npy, mmap_mode="r")
-    rows = np.arange(len(blocks) if max_blocks <= 0 else min(max_blocks, len(blocks)))
+    n = len(blocks) if max_blocks <= 0 else min(max_blocks, len(blocks))
+    rows = np.unique(np.linspace(0, len(blocks) - 1, n).round().astype(np.int64))
     was_training = model.training
     model.eval()  # no dropout
     p = piece_nll(model, blocks, rows, load_segments(docs_path(val_npy)), masking, batch_size=8)

@@ -1,7 +1,7 @@
 """report_tables: the run's headline tables as small HTML pages for `snakemake --report`, where a table
 reads better than a JSON file: the corpus (documents kept and skipped, and why), the probe's tries and
-choice, held-out perplexity with its 95% intervals (and a plot), the parallel layouts, the precision study, the
-export's files and their llama.cpp check, and the run's
+choice, held-out perplexity with its 95% intervals (and a plot), the parallel layouts, the hyper-parameter search, the precision
+study, the export's files and their llama.cpp check, and the run's
 environment (the resolved configuration and the versions of the packages that computed it).
 
 Run alone: python -m climatune.model.report_tables --manifest results/corpus/manifest.tsv \\
@@ -154,6 +154,24 @@ def precision_page(precision_json) -> str:
                        "BLEU", "ROUGE-L", "chrF", "fp16 loss scale"], rows), skipped)
 
 
+def hpo_page(hpo_json) -> str:
+    h = read_json(hpo_json)
+    best = h["best"]
+    def label(params):
+        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+
+    rows = [[t["rung"], t["slot"], label(t["params"]), t["steps"], t["val_loss"],
+             t.get("train_loss"), t.get("seconds"), f"rung {t['parent']['rung']} {t['parent']['slot']}"
+             if t.get("parent") else "–"] for t in h["trials"]]
+    rungs = ", ".join(f"rung {r['rung']}: {r['trials']} trials to {r['steps']} steps" for r in h["rungs"])
+    return page("Hyper-parameter search (successive halving)",
+                f"<p>eta {h['eta']}; {html.escape(rungs)}. <b>Winner: {html.escape(label(best['params']))}</b>, "
+                f"validation loss {best['val_loss']:.4f} after {best['steps']} steps"
+                f"{' (finetune trains with it: hpo.apply)' if h.get('apply') else ''}.</p>",
+                table("Every trial, best first within each rung (validation loss in nats/token)",
+                      ["rung", "slot", "settings", "steps", "val loss", "train loss", "seconds", "continues"], rows))
+
+
 def versions() -> list[list]:
     rows = [["python", platform.python_version()], ["platform", platform.platform()]]
     for name in PACKAGES:
@@ -174,13 +192,14 @@ def environment_page(config: dict) -> str:
 
 
 def run(out_dir, manifest=None, probe=None, perplexity=None, parallel=None, config: dict | None = None,
-        export=None, precision=None) -> list:
+        export=None, precision=None, hpo=None) -> list:
     """Write each page whose input is given; returns the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pages = {"corpus.html": (corpus_page, manifest), "probe.html": (probe_page, probe),
              "parallel.html": (parallel_page, parallel), "environment.html": (environment_page, config),
-             "export.html": (export_page, export), "precision.html": (precision_page, precision)}
+             "export.html": (export_page, export), "precision.html": (precision_page, precision),
+             "hpo.html": (hpo_page, hpo)}
     written = []
     for name, (make, arg) in pages.items():
         if arg is not None:
@@ -203,13 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parallel")
     ap.add_argument("--export")
     ap.add_argument("--precision")
+    ap.add_argument("--hpo")
     ap.add_argument("--config", help="the resolved configuration (YAML) for the environment page")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--log")
     a = ap.parse_args(argv)
     setup_logging(a.log)
     cfg = yaml.safe_load(Path(a.config).read_text()) if a.config else None
-    run(a.out_dir, a.manifest, a.probe, a.perplexity, a.parallel, cfg, a.export, a.precision)
+    run(a.out_dir, a.manifest, a.probe, a.perplexity, a.parallel, cfg, a.export, a.precision, a.hpo)
     return 0
 
 
