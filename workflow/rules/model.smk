@@ -331,6 +331,5 @@ rule export:
         runtime=60,
     params:
         cfg=config["export"],
-        out_dir="results/export",
     script:
         "../scripts/export.py"
