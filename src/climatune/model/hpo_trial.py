@@ -23,7 +23,6 @@ import numpy as np
 
 from .._settings import read_overrides
 from .._util import UserError, read_json, setup_logging, write_json, writer_lock
-from ..corpus.tokenize import docs_path, load_segments
 from . import finetune as F
 from . import training as T
 from .hpo import HpoSettings, grid_points, steps_at
@@ -93,16 +92,12 @@ def inherit(src: Path, dst: Path) -> None:
 def validation_loss(model, val_npy, masking: bool, max_blocks: int = 0) -> tuple[float, int]:
     """Mean next-token NLL (nats/token) of the trained model over the val blocks: all, or max_blocks evenly
     spaced over them (blocks are in document order: the first N would score the first documents only)."""
-    from .scoring import piece_nll
+    from .scoring import mean_nll
 
-    blocks = np.load(val_npy, mmap_mode="r")
-    n = len(blocks) if max_blocks <= 0 else min(max_blocks, len(blocks))
-    rows = np.unique(np.linspace(0, len(blocks) - 1, n).round().astype(np.int64))
-    was_training = model.training
-    model.eval()  # no dropout
-    p = piece_nll(model, blocks, rows, load_segments(docs_path(val_npy)), masking, batch_size=8)
-    model.train(was_training)
-    return float(p.nll.sum() / p.tokens.sum()), int(p.tokens.sum())
+    total = len(np.load(val_npy, mmap_mode="r"))
+    n = total if max_blocks <= 0 else min(max_blocks, total)
+    rows = np.unique(np.linspace(0, total - 1, n).round().astype(np.int64))
+    return mean_nll(model, val_npy, rows, masking, batch_size=8)  # dropout off while scoring
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,6 @@ import numpy as np
 
 from .._settings import default
 from .._util import environment, figure
-from .masking import segments_for
 
 log = logging.getLogger(__name__)
 
@@ -20,18 +19,13 @@ COLORS = {"fp32": "tab:blue", "fp16": "tab:orange", "bf16": "tab:green"}
 def held_out_perplexity(r: dict, test_npy, ppl_blocks: int) -> dict:
     """Perplexity of the first `ppl_blocks` (0: all) held-out blocks, scored as the perplexity stage scores
     them, by the model in its compute dtype (dropout off; the model is left in train mode)."""
-    from .scoring import piece_nll
+    from .scoring import mean_nll
 
-    model = r["model"]
-    model.eval()
-    blocks = np.load(test_npy, mmap_mode="r")
-    rows = np.arange(len(blocks) if ppl_blocks <= 0 else min(ppl_blocks, len(blocks)))
-    pieces = piece_nll(model, blocks, rows, segments_for(test_npy, required=r["masking"]), r["masking"],
-                       batch_size=default("perplexity", "batch_size"))
-    model.train()
-    nll = float(pieces.nll.sum() / pieces.tokens.sum())
+    n = len(np.load(test_npy, mmap_mode="r"))
+    rows = np.arange(n if ppl_blocks <= 0 else min(ppl_blocks, n))
+    nll, tokens = mean_nll(r["model"], test_npy, rows, r["masking"], default("perplexity", "batch_size"))
     return {"perplexity": round(float(np.exp(nll)), 4), "nll_per_token": round(nll, 6), "blocks": int(len(rows)),
-            "blocks_total": int(len(blocks)), "tokens": int(pieces.tokens.sum())}
+            "blocks_total": n, "tokens": tokens}
 
 
 def evaluate(r: dict, test_npy, questions: list, tok, s) -> dict:

@@ -136,3 +136,16 @@ def piece_nll(model, blocks, rows: np.ndarray, seg: dict | None, masking: bool, 
     p = Pieces(**{k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()})
     keep = p.tokens > 0  # a one-token piece at a block's start predicts nothing
     return Pieces(p.block[keep], p.doc[keep].astype(np.int64), p.nll[keep], p.tokens[keep].astype(np.int64))
+
+
+def mean_nll(model, blocks_npy, rows: np.ndarray, masking: bool, batch_size: int) -> tuple[float, int]:
+    """(nats per token, tokens scored) of a model being trained, over blocks `rows` of
+    `blocks_npy`: dropout off while scoring, the model's mode restored after."""
+    from .masking import segments_for
+
+    blocks = np.load(blocks_npy, mmap_mode="r")
+    was_training = model.training
+    model.eval()
+    p = piece_nll(model, blocks, rows, segments_for(blocks_npy, required=masking), masking, batch_size)
+    model.train(was_training)
+    return float(p.nll.sum() / p.tokens.sum()), int(p.tokens.sum())
